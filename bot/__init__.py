@@ -1,0 +1,1 @@
+"""ProBonus Mailer: mailings of a restaurant loyalty programme, run from a Telegram bot."""

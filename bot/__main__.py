@@ -1,0 +1,43 @@
+"""Entry point: `python -m bot` runs the bot; `python -m bot import FILE` imports guests."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="probonus-mailer", description="ProBonus Mailer bot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="start the bot (the default)")
+    importer = commands.add_parser("import", help="import guests from an .xlsx or .csv file")
+    importer.add_argument("file")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        if args.command == "import":
+            from bot.cli import import_file
+
+            return asyncio.run(import_file(settings, args.file))
+        from bot.app import run
+
+        asyncio.run(run(settings))
+    except ConfigError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Application factory: settings -> database, bot, dispatcher, routers, middlewares."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.strategy import FSMStrategy
+from aiogram.types import User
+from aiogram.utils.i18n import I18n
+
+from bot.commands import set_command_menus
+from bot.config import ConfigError, Settings, ensure_data_dir
+from bot.guests import GuestService
+from bot.i18n import LocaleMiddleware, create_i18n
+from handlers import get_routers
+from handlers.middlewares import AccessMiddleware, ServicesMiddleware
+from storage.audit import AuditLog
+from storage.db import Database
+from storage.fsm import SQLiteStorage
+from storage.prefs import AdminPrefsRepository
+from storage.schema import SchemaTooNewError, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Application:
+    """Everything one running bot holds; `close()` releases it."""
+
+    settings: Settings
+    db: Database
+    bot: Bot
+    dispatcher: Dispatcher
+    i18n: I18n
+    me: User
+    services: dict[str, Any] = field(default_factory=dict)
+
+    async def run_polling(self, *, handle_signals: bool = True) -> None:
+        """Poll the Bot API until SIGINT/SIGTERM or `dispatcher.stop_polling()`."""
+        await self.dispatcher.start_polling(
+            self.bot,
+            handle_signals=handle_signals,
+            close_bot_session=False,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+        )
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        await self.db.close()
+
+
+async def open_database(settings: Settings) -> Database:
+    """Open DATA_DIR's database and bring its schema up to date."""
+    ensure_data_dir(settings.data_dir)
+    db = await Database(settings.database_path).open()
+    try:
+        await migrate(db.conn)
+    except SchemaTooNewError as exc:
+        await db.close()
+        raise ConfigError(f"DATA_DIR: {exc}") from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+async def check_token(bot: Bot, settings: Settings) -> User:
+    """Ask the Bot API who we are; a rejected token or unreachable server ends the start."""
+    try:
+        return await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise ConfigError(
+            "BOT_TOKEN was rejected by Telegram (401 Unauthorized); "
+            "copy the token again from @BotFather"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise ConfigError(
+            f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached: {exc.message}"
+        ) from None
+
+
+async def create_app(settings: Settings) -> Application:
+    """Build the whole bot; raises ConfigError (one line) when it cannot start."""
+    db = await open_database(settings)
+    bot = create_bot(settings)
+    try:
+        me = await check_token(bot, settings)
+        i18n = create_i18n(settings.locale)
+        prefs = AdminPrefsRepository(db)
+        locale_middleware = LocaleMiddleware(i18n, settings.admin_ids, await prefs.locales())
+        services: dict[str, Any] = {
+            "settings": settings,
+            "db": db,
+            "audit": AuditLog(db),
+            "prefs": prefs,
+            "guests": GuestService(db),
+        }
+        dispatcher = Dispatcher(
+            storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),
+            fsm_strategy=FSMStrategy.USER_IN_CHAT,
+        )
+        dispatcher.update.outer_middleware(AccessMiddleware(settings.admin_ids))
+        dispatcher.update.outer_middleware(ServicesMiddleware(services))
+        locale_middleware.setup(dispatcher)
+        dispatcher.include_routers(*get_routers())
+        await set_command_menus(bot, settings, i18n)
+    except BaseException:
+        await bot.session.close()
+        await db.close()
+        raise
+    log.info("bot @%s ready; %d admin(s)", me.username, len(settings.admin_ids))
+    return Application(settings, db, bot, dispatcher, i18n, me, services)
+
+
+async def run(settings: Settings, *, handle_signals: bool = True) -> None:
+    """Start the bot and poll until SIGINT/SIGTERM (or stop_polling in tests)."""
+    app = await create_app(settings)
+    try:
+        await app.run_polling(handle_signals=handle_signals)
+    finally:
+        await app.close()

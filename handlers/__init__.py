@@ -1,0 +1,22 @@
+"""aiogram routers, one per feature; `get_routers` gives them in matching order.
+
+Each feature module has `create_router()`: a fresh Router per application, so a
+process (the tests) can build the bot more than once.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def get_routers() -> list[Router]:
+    """Admin features first (each guarded by IsAdmin), then the admin fallback,
+    then the guests' router, which answers everyone else, forged buttons included."""
+    from handlers import admin_fallback, guests, menu, subscriber
+
+    return [
+        menu.create_router(),
+        guests.create_router(),
+        admin_fallback.create_router(),
+        subscriber.create_router(),
+    ]

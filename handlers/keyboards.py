@@ -1,0 +1,40 @@
+"""Inline keyboards shared by several features."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.callbacks import GuestsCb, LangCb, MenuCb, NavCb
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("👥 Guests"), callback_data=MenuCb(action="guests"))
+    kb.button(text=_("🌐 Language"), callback_data=MenuCb(action="language"))
+    kb.button(text=_("❓ Help"), callback_data=MenuCb(action="help"))
+    kb.adjust(1, 2)
+    return kb.as_markup()
+
+
+def cancel_only() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✖️ Cancel"), callback_data=NavCb(action="cancel"))
+    return kb.as_markup()
+
+
+def languages() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text="🇷🇺 Русский", callback_data=LangCb(locale="ru"))
+    kb.button(text="🇬🇧 English", callback_data=LangCb(locale="en"))
+    return kb.as_markup()
+
+
+def guests_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📥 Import a file"), callback_data=GuestsCb(action="import"))
+    kb.button(text=_("🔎 Search"), callback_data=GuestsCb(action="search"))
+    kb.button(text=_("📤 Export XLSX"), callback_data=GuestsCb(action="export"))
+    kb.adjust(1, 2)
+    return kb.as_markup()

@@ -1,0 +1,46 @@
+"""Middlewares: who is asking (on every update) and the services handlers need."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+
+
+class AccessMiddleware(BaseMiddleware):
+    """Marks every update, callbacks included, with whether its sender is an admin.
+
+    Runs on the update itself, before any router: the admin routers' filter reads
+    this flag, so no admin handler can be reached without the check.
+    """
+
+    def __init__(self, admin_ids: frozenset[int]) -> None:
+        self.admin_ids = admin_ids
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        data["is_admin"] = user is not None and not user.is_bot and user.id in self.admin_ids
+        return await handler(event, data)
+
+
+class ServicesMiddleware(BaseMiddleware):
+    """Hands the application's services (settings, guests, audit...) to handlers by name."""
+
+    def __init__(self, services: dict[str, Any]) -> None:
+        self.services = services
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data.update(self.services)
+        return await handler(event, data)

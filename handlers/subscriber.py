@@ -1,0 +1,145 @@
+"""Guests: subscribe by sharing their own phone, /stop, bot blocked; refusals for the rest."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import KICKED, ChatMemberUpdatedFilter, Command, CommandStart
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import gettext as _
+
+from bot.guests import GuestService
+from bot.phones import InvalidPhone
+
+log = logging.getLogger(__name__)
+
+
+def share_phone_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def ask_phone_text() -> str:
+    return _(
+        "To receive news and offers of our loyalty programme here, "
+        "tap the button below to share your phone number."
+    )
+
+
+async def on_start(message: Message, guests: GuestService) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    guest = await guests.resubscribe(user.id, message.chat.id)
+    if guest is None:
+        await message.answer(
+            _("Hello! This is the loyalty programme's bot.") + "\n" + ask_phone_text(),
+            reply_markup=share_phone_keyboard(),
+        )
+        return
+    await message.answer(
+        _("You are subscribed: news and offers will come here. /stop to unsubscribe."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def on_contact(message: Message, guests: GuestService) -> None:
+    user = message.from_user
+    contact = message.contact
+    if user is None or contact is None:
+        return
+    if contact.user_id != user.id:
+        await message.answer(
+            _("This is someone else's contact. Please share your own number with the button.")
+            + "\n"
+            + ask_phone_text(),
+            reply_markup=share_phone_keyboard(),
+        )
+        return
+    try:
+        await guests.link_telegram(
+            phone=contact.phone_number,
+            user_id=user.id,
+            chat_id=message.chat.id,
+            username=user.username,
+            first_name=contact.first_name or user.first_name,
+            last_name=contact.last_name or user.last_name,
+        )
+    except InvalidPhone:
+        await message.answer(
+            _("This phone number cannot be used. Please share your own mobile number.")
+            + "\n"
+            + ask_phone_text(),
+            reply_markup=share_phone_keyboard(),
+        )
+        return
+    await message.answer(
+        _("Thank you! You are subscribed: news and offers will come here. /stop to unsubscribe."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def on_stop(message: Message, guests: GuestService) -> None:
+    if message.from_user and await guests.unsubscribe(message.from_user.id):
+        await message.answer(
+            _("You have unsubscribed and will get no more mailings. /start to subscribe again."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+    else:
+        await message.answer(_("You are not subscribed. /start to subscribe."))
+
+
+async def on_other(message: Message, guests: GuestService) -> None:
+    """Typed phones, stickers, anything else: explain and ask again."""
+    user = message.from_user
+    guest = await guests.by_telegram_user(user.id) if user else None
+    if guest is not None and guest.tg_status == "active":
+        await message.answer(
+            _("You are subscribed: news and offers will come here. /stop to unsubscribe.")
+        )
+        return
+    if guest is not None:
+        await message.answer(_("You are not subscribed. /start to subscribe."))
+        return
+    await message.answer(
+        _("Please use the button below: it sends your number safely, no typing needed.")
+        + "\n"
+        + ask_phone_text(),
+        reply_markup=share_phone_keyboard(),
+    )
+
+
+async def on_foreign_button(query: CallbackQuery) -> None:
+    """A button press from someone who is not an admin: refuse, change nothing."""
+    log.warning("refused a button press from non-admin user %s", query.from_user.id)
+    await query.answer(_("This button is not available to you."), show_alert=True)
+
+
+async def on_blocked(event: ChatMemberUpdated, guests: GuestService) -> None:
+    """The guest blocked the bot: no mailing tries Telegram for them until they /start again."""
+    await guests.mark_blocked(event.from_user.id)
+
+
+def create_router() -> Router:
+    router = Router(name="subscriber")
+    private = F.chat.type == "private"
+    router.message.register(on_start, CommandStart(), private)
+    router.message.register(on_stop, Command("stop"), private)
+    router.message.register(on_contact, F.contact, private)
+    router.message.register(on_other, private)
+    router.callback_query.register(on_foreign_button)
+    router.my_chat_member.register(
+        on_blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED), private
+    )
+    return router

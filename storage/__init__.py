@@ -1,0 +1,1 @@
+"""aiosqlite data layer: connection, versioned migrations, repositories."""
