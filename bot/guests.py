@@ -37,13 +37,13 @@ class GuestService:
         )
         return guest
 
-    async def resubscribe(self, user_id: int, chat_id: int) -> Guest | None:
+    async def resubscribe(self, user_id: int) -> Guest | None:
         """A linked guest's /start: back to active. None when not linked yet."""
         guest = await self.repo.by_tg_user(user_id)
         if guest is None:
             return None
-        if guest.tg_status != "active" or guest.tg_chat_id != chat_id:
-            await self.repo.set_tg_status_by_user(user_id, "active", chat_id=chat_id)
+        if guest.tg_status != "active":
+            await self.repo.set_tg_status_by_user(user_id, "active")
             guest = await self.repo.by_tg_user(user_id)
         return guest
 

@@ -99,6 +99,7 @@ def import_summary(result: ImportResult, name: str) -> str:
         _("<b>Import of “{name}” finished</b>").format(name=quote(name)),
         _("Added: {n}").format(n=result.added),
         _("Updated: {n}").format(n=result.updated),
+        _("Already up to date: {n}").format(n=result.unchanged),
         _("Rejected: {n}").format(n=len(result.rejected)),
     ]
     if result.unknown_columns:

@@ -50,7 +50,9 @@ async def show_overview(message: Message, guests: GuestService) -> None:
             "Guests: {total}\n"
             "Reachable by Telegram: {telegram}\n"
             "Reachable by email: {email}"
-        ).format(total=counts.total, telegram=counts.telegram, email=counts.email),
+        ).format(
+            total=counts.total, telegram=counts.telegram_reachable, email=counts.email_reachable
+        ),
         reply_markup=guests_menu(),
     )
 

@@ -41,7 +41,7 @@ async def on_start(message: Message, guests: GuestService) -> None:
     user = message.from_user
     if user is None:
         return
-    guest = await guests.resubscribe(user.id, message.chat.id)
+    guest = await guests.resubscribe(user.id)
     if guest is None:
         await message.answer(
             _("Hello! This is the loyalty programme's bot.") + "\n" + ask_phone_text(),

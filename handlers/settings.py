@@ -1,0 +1,760 @@
+"""/settings: the mailing channels and the SMTP server — overview, edit dialog, test email.
+
+The edit dialog keeps a draft in the FSM data (the password only as ciphertext);
+"Save and verify" puts it in force only when the server accepts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.html import quote
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.mailing_settings import MailingSettings, MailingSettingsService, SmtpDraft
+from bot.smtp import DEFAULT_PORTS, SmtpFailure, SmtpStage, VerifyResult
+from bot.validators import (
+    InputError,
+    parse_email,
+    parse_host,
+    parse_password,
+    parse_port,
+    parse_sender_name,
+    parse_username,
+)
+from handlers.filters import admin_router
+from handlers.settings_callbacks import SettingsCb, SmtpFormCb
+from storage.mailing_settings import SECURITY_MODES, Security, SmtpSettings
+
+# Shown instead of the password, always the same length so it reveals nothing.
+MASKED = "••••••••"
+
+
+class SmtpForm(StatesGroup):
+    """Editing the SMTP settings, one value per step, then save and verify."""
+
+    host = State()
+    security = State()
+    port = State()
+    username = State()
+    password = State()
+    sender_email = State()
+    sender_name = State()
+    confirm = State()
+
+
+class EmailTestForm(StatesGroup):
+    """Sending a test email: the address to send it to."""
+
+    address = State()
+
+
+# Security comes before the port so that the usual port for the mode can be proposed.
+ORDER = ("host", "security", "port", "username", "password", "sender_email", "sender_name")
+STEPS: dict[str, State] = {name: getattr(SmtpForm, name) for name in (*ORDER, "confirm")}
+STEPS["test"] = EmailTestForm.address
+STEP_OF_STATE: dict[str, str] = {str(state.state): name for name, state in STEPS.items()}
+
+PARSERS: dict[str, Callable[[str], str | int]] = {
+    "host": parse_host,
+    "port": parse_port,
+    "username": parse_username,
+    "sender_email": parse_email,
+    "sender_name": parse_sender_name,
+}
+
+
+# ------------------------------------------------------------------ texts
+
+
+def security_label(mode: Security) -> str:
+    """The name of a security mode as the admin sees it."""
+    return {"none": _("None"), "starttls": "STARTTLS", "tls": "SSL/TLS"}[mode]
+
+
+def _seconds(value: float) -> str:
+    """A timeout as "15" rather than "15.0"."""
+    return f"{value:g}"
+
+
+def _sender(name: str | None, email: str | None) -> str:
+    """The sender as guests see it: Name <address>."""
+    if email is None:
+        return _("not set")
+    return f"{quote(name)} &lt;{quote(email)}&gt;" if name else quote(email)
+
+
+def smtp_lines(smtp: SmtpSettings | SmtpDraft) -> list[str]:
+    """The SMTP settings (in force or a draft) as lines; the password only masked."""
+    server = f"{quote(smtp.host or '—')}:{smtp.port or '—'}"
+    password = MASKED if smtp.password_encrypted else "—"
+    return [
+        _("Server: {server}").format(server=server),
+        _("Security: {mode}").format(mode=security_label(smtp.security) if smtp.security else "—"),
+        _("User: {user}").format(user=quote(smtp.username) if smtp.username else _("no login")),
+        _("Password: {password}").format(password=password if smtp.username else "—"),
+        _("Sender: {sender}").format(sender=_sender(smtp.sender_name, smtp.sender_email)),
+    ]
+
+
+def overview_text(current: MailingSettings, settings: Settings) -> str:
+    """The /settings page: channel switches and the SMTP server in force."""
+    channels = current.channels
+    on, off = _("on"), _("off")
+    lines = [
+        _("<b>Mailing settings</b>"),
+        "",
+        _("📧 Email: {state}").format(state=on if channels.email_enabled else off),
+        _("✈️ Telegram: {state}").format(state=on if channels.telegram_enabled else off),
+    ]
+    if not channels.enabled:
+        lines.append(_("⚠️ Both channels are off: mailings cannot be sent."))
+    lines += ["", _("<b>SMTP server</b>")]
+    smtp = current.smtp
+    if smtp is None:
+        lines.append(_("Not set up yet. Email mailings need a verified SMTP server."))
+    else:
+        verified = smtp.verified_at.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M")
+        lines += smtp_lines(smtp)
+        lines.append(_("Last verified: {when}").format(when=verified))
+    return "\n".join(lines)
+
+
+def overview_keyboard(current: MailingSettings) -> InlineKeyboardMarkup:
+    """Buttons of the /settings page: change each part."""
+    kb = InlineKeyboardBuilder()
+    if current.smtp is None:
+        kb.button(text=_("⚙️ Set up the SMTP server"), callback_data=SettingsCb(action="smtp"))
+    else:
+        kb.button(text=_("✏️ Change the SMTP server"), callback_data=SettingsCb(action="smtp"))
+        kb.button(text=_("✉️ Send a test email"), callback_data=SettingsCb(action="test"))
+    if current.channels.email_enabled:
+        kb.button(text=_("📧 Turn Email off"), callback_data=SettingsCb(action="email_off"))
+    else:
+        kb.button(text=_("📧 Turn Email on"), callback_data=SettingsCb(action="email_on"))
+    if current.channels.telegram_enabled:
+        kb.button(text=_("✈️ Turn Telegram off"), callback_data=SettingsCb(action="tg_off"))
+    else:
+        kb.button(text=_("✈️ Turn Telegram on"), callback_data=SettingsCb(action="tg_on"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def reason_text(reason: str) -> str:
+    """Why a typed value was refused, from a validator's reason code."""
+    reasons = {
+        "empty": _("The value is empty."),
+        "has_spaces": _("The value must not contain spaces."),
+        "has_scheme": _("Type only the server name, without smtp:// or https://."),
+        "has_port": _("Type the address without “:port”: the port has its own step."),
+        "looks_like_email": _(
+            "This looks like an email address. Type the server name, for example smtp.yandex.ru."
+        ),
+        "invalid_host": _("This is not a valid server name or IP address."),
+        "invalid_ip": _("This is not a valid IP address."),
+        "too_long": _("The value is too long."),
+        "not_a_number": _("The port must be a number."),
+        "out_of_range": _("The port must be between 1 and 65535."),
+        "no_at": _("An email address has exactly one “@”, like bonus@restaurant.ru."),
+        "invalid_local_part": _("The part before “@” is not valid."),
+        "invalid_domain": _("The part after “@” is not a valid domain, like restaurant.ru."),
+        "control_char": _("The value must be one line without special characters."),
+    }
+    return reasons.get(reason, _("The value is not valid."))
+
+
+def failure_reason(
+    result: VerifyResult,
+    *,
+    host: str,
+    port: int,
+    security: Security,
+    sender: str,
+    timeout: float,
+    recipient: str = "",
+) -> str:
+    """What went wrong with the SMTP server, in plain words with what to do about it."""
+    detail = f" ({quote(result.detail)})" if result.detail else ""
+    values = {
+        "server": quote(f"{host}:{port}"),
+        "host": quote(host),
+        "port": port,
+        "seconds": _seconds(timeout),
+        "sender": quote(sender),
+        "recipient": quote(recipient),
+        "detail": detail,
+    }
+    failure = result.failure
+    if failure == SmtpFailure.TIMEOUT and result.stage == SmtpStage.GREETING:
+        if security != "tls":
+            text = _(
+                "{server} accepted the connection but did not greet within {seconds} s. "
+                "If this port expects SSL/TLS from the start (usually 465), choose SSL/TLS."
+            )
+        else:
+            text = _("{server} accepted the connection but did not greet within {seconds} s.")
+        return text.format(**values)
+    texts = {
+        SmtpFailure.HOST_NOT_FOUND: _(
+            "the server {host} was not found. Check the address for typos."
+        ),
+        SmtpFailure.CONNECTION_REFUSED: _(
+            "{server} refused the connection: nothing accepts mail on port {port}. "
+            "Check the port: usually 587 for STARTTLS, 465 for SSL/TLS."
+        ),
+        SmtpFailure.TIMEOUT: _(
+            "{server} did not answer within {seconds} s. Check the address and the port; "
+            "a firewall may block the connection."
+        ),
+        SmtpFailure.DISCONNECTED: _("{server} closed the connection unexpectedly{detail}."),
+        SmtpFailure.TLS_FAILED: _(
+            "the TLS handshake with {server} failed{detail}. Check the security mode: "
+            "port 465 usually needs SSL/TLS, port 587 STARTTLS."
+        ),
+        SmtpFailure.CERT_INVALID: _(
+            "the certificate of {server} could not be verified{detail}. "
+            "The server must present a valid certificate for {host}."
+        ),
+        SmtpFailure.NO_STARTTLS: _(
+            "{server} does not offer STARTTLS. Choose SSL/TLS (usually port 465), "
+            "or None only inside a trusted network."
+        ),
+        SmtpFailure.AUTH_FAILED: _(
+            "the server rejected the user name or password{detail}. Check them; "
+            "Yandex, Mail.ru and Gmail need an app password here."
+        ),
+        SmtpFailure.AUTH_NOT_SUPPORTED: _(
+            "the server does not accept a login on this connection{detail}. "
+            "Turn on STARTTLS or SSL/TLS, or choose “No login” if the server needs none."
+        ),
+        SmtpFailure.SENDER_REFUSED: _(
+            "the server refused the sender address {sender}{detail}. "
+            "Use an address this account may send from."
+        ),
+        SmtpFailure.RECIPIENT_REFUSED: _("the server refused the recipient {recipient}{detail}."),
+        SmtpFailure.KEY_MISMATCH: _(
+            "the saved password cannot be decrypted: the key file secret.key in the data "
+            "directory was replaced. Enter the password again."
+        ),
+        SmtpFailure.NOT_CONFIGURED: _("the SMTP server is not set up yet."),
+    }
+    default = _("unexpected error{detail}.")
+    return texts.get(failure, default).format(**values) if failure else ""
+
+
+def _current(step: str, draft: SmtpDraft) -> str | None:
+    """The draft's value for a step as shown to the admin (None when not set)."""
+    if step == "password":
+        return MASKED if draft.password_encrypted else None
+    if step == "security":
+        return security_label(draft.security) if draft.security else None
+    value = getattr(draft, step)
+    return None if value is None else quote(str(value))
+
+
+def step_prompt(step: str, draft: SmtpDraft) -> str:
+    """The question of one step of the SMTP dialog, with the value kept by Skip."""
+    if step == "confirm":
+        lines = [_("<b>Check the new SMTP settings</b>"), *smtp_lines(draft), ""]
+        lines.append(
+            _(
+                "Press “Save and verify”: I will connect to the server and check them. "
+                "The settings in force change only if the check passes."
+            )
+        )
+        return "\n".join(lines)
+    head = _("<b>SMTP server, step {n} of {total}</b>").format(
+        n=ORDER.index(step) + 1, total=len(ORDER)
+    )
+    mode = draft.security or "starttls"
+    questions = {
+        "host": _("Type the SMTP server address, for example smtp.yandex.ru or 192.168.1.10."),
+        "security": _(
+            "Choose the connection security:\n"
+            "• STARTTLS — usually port 587\n"
+            "• SSL/TLS — usually port 465\n"
+            "• None — no encryption, only inside a trusted network (port 25)"
+        ),
+        "port": _("Type the port (1-65535), or take the usual one for {mode}: {port}.").format(
+            mode=security_label(mode), port=DEFAULT_PORTS[mode]
+        ),
+        "username": _(
+            "Type the user name (login) for the server, usually the full mailbox address. "
+            "If the server needs no login, press “No login”."
+        ),
+        "password": _(
+            "Type the password for {user}. Yandex, Mail.ru and Gmail need an app password. "
+            "I will delete your message as soon as I have read it."
+        ).format(user=quote(draft.username or "")),
+        "sender_email": _(
+            "Type the sender address guests will see, for example bonus@restaurant.ru."
+        ),
+        "sender_name": _("Type the sender name guests will see, for example Restaurant “Pushkin”."),
+    }
+    current = _current(step, draft)
+    now = _("Current: {value}").format(value=current) if current else _("Current: not set")
+    return f"{head}\n{questions[step]}\n\n{now}"
+
+
+# ------------------------------------------------------------------ keyboards
+
+
+def _button(text: str, step: str, action: str, value: str = "") -> InlineKeyboardButton:
+    """One dialog button bound to its step."""
+    data = SmtpFormCb(step=step, action=action, value=value).pack()
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def step_keyboard(step: str, draft: SmtpDraft) -> InlineKeyboardMarkup:
+    """The buttons of a step: its choices, Skip (when there is a value to keep), Back, Cancel."""
+    kb = InlineKeyboardBuilder()
+    keep = _current(step, draft) is not None
+    if step == "security":
+        for mode in ("starttls", "tls", "none"):
+            mark = "✓ " if draft.security == mode else ""
+            kb.row(_button(mark + security_label(mode), step, "set", mode))
+    elif step == "port":
+        usual = DEFAULT_PORTS[draft.security or "starttls"]
+        kb.row(_button(_("Use {port}").format(port=usual), step, "set", str(usual)))
+        keep = draft.port is not None and draft.port != usual
+    elif step == "username":
+        kb.row(_button(_("No login"), step, "clear"))
+    elif step == "sender_email" and draft.username and draft.username != draft.sender_email:
+        with contextlib.suppress(InputError):
+            kb.row(_button(_("Use {address}").format(address=parse_email(draft.username)),
+                           step, "login"))  # fmt: skip
+    elif step == "sender_name":
+        kb.row(_button(_("No name"), step, "clear"))
+    elif step == "confirm":
+        kb.row(_button(_("✅ Save and verify"), step, "save"))
+        keep = False
+    if keep:
+        label = _("Keep {port}").format(port=draft.port) if step == "port" else _("⏭ Keep current")
+        kb.row(_button(label, step, "skip"))
+    kb.row(_button(_("⬅️ Back"), step, "back"), _button(_("✖️ Cancel"), step, "cancel"))
+    return kb.as_markup()
+
+
+def failure_keyboard(step: str) -> InlineKeyboardMarkup:
+    """After a failed check or test email: try again, change the settings, or stop."""
+    kb = InlineKeyboardBuilder()
+    kb.row(_button(_("🔁 Try again"), step, "retry"))
+    if step == "confirm":
+        kb.row(_button(_("✏️ Change the settings"), step, "edit"))
+    kb.row(_button(_("✖️ Cancel"), step, "cancel"))
+    return kb.as_markup()
+
+
+def test_keyboard(sender_email: str) -> InlineKeyboardMarkup:
+    """The test email question's buttons: send to the sender's own mailbox, or cancel."""
+    kb = InlineKeyboardBuilder()
+    kb.row(_button(_("Send to {address}").format(address=sender_email), "test", "to_sender"))
+    kb.row(_button(_("✖️ Cancel"), "test", "cancel"))
+    return kb.as_markup()
+
+
+# ------------------------------------------------------------------ dialog mechanics
+
+
+def next_step(step: str, draft: SmtpDraft) -> str:
+    """The step after `step`; the password is asked only when there is a login."""
+    if step == ORDER[-1]:
+        return "confirm"
+    following = ORDER[ORDER.index(step) + 1]
+    if following == "password" and not draft.username:
+        return next_step("password", draft)
+    return following
+
+
+def previous_step(step: str, draft: SmtpDraft) -> str | None:
+    """The step before `step` (None before the first one)."""
+    index = len(ORDER) if step == "confirm" else ORDER.index(step)
+    if index == 0:
+        return None
+    before = ORDER[index - 1]
+    if before == "password" and not draft.username:
+        return previous_step("password", draft)
+    return before
+
+
+async def load_draft(state: FSMContext) -> SmtpDraft:
+    """The draft kept in the FSM data."""
+    return SmtpDraft.from_data((await state.get_data()).get("draft") or {})
+
+
+async def store_draft(state: FSMContext, draft: SmtpDraft) -> None:
+    """Keep the draft in the FSM data (JSON; the password only as ciphertext)."""
+    await state.update_data(draft=draft.to_data())
+
+
+async def ask(
+    target: Message, state: FSMContext, step: str, draft: SmtpDraft, error: str | None = None
+) -> None:
+    """Enter a step and ask its question; a refusal reason goes first when there is one."""
+    await state.set_state(STEPS[step])
+    text = step_prompt(step, draft)
+    if error:
+        text = f"❗ {error}\n\n{text}"
+    await target.answer(text, reply_markup=step_keyboard(step, draft))
+
+
+async def show_overview(
+    target: Message, mailing_settings: MailingSettingsService, settings: Settings
+) -> None:
+    """Send the /settings page (also for a main menu button)."""
+    current = await mailing_settings.current()
+    await target.answer(overview_text(current, settings), reply_markup=overview_keyboard(current))
+
+
+async def _refresh_overview(
+    target: Message, mailing_settings: MailingSettingsService, settings: Settings
+) -> None:
+    """Redraw the /settings page in place after a switch."""
+    current = await mailing_settings.current()
+    with contextlib.suppress(TelegramBadRequest):
+        await target.edit_text(
+            overview_text(current, settings), reply_markup=overview_keyboard(current)
+        )
+
+
+# ------------------------------------------------------------------ handlers
+
+
+async def on_settings(
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """/settings: leave any dialog and show the current mailing settings."""
+    await state.clear()
+    await show_overview(message, mailing_settings, settings)
+
+
+async def on_overview_button(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """A button of the /settings page: start editing, test email, or a channel switch."""
+    message = query.message if isinstance(query.message, Message) else None
+    action, user_id = callback_data.action, query.from_user.id
+    if message is None:
+        await query.answer()
+        return
+    if action == "smtp":
+        await query.answer()
+        draft = SmtpDraft.from_settings((await mailing_settings.current()).smtp)
+        await state.set_data({"draft": draft.to_data()})
+        await ask(message, state, "host", draft)
+    elif action == "test":
+        smtp = (await mailing_settings.current()).smtp
+        if smtp is None:
+            await query.answer(_("Set up and verify the SMTP server first."), show_alert=True)
+            return
+        await query.answer()
+        await state.set_state(EmailTestForm.address)
+        await state.set_data({})
+        await message.answer(
+            _("Type the email address to send a test email to."),
+            reply_markup=test_keyboard(smtp.sender_email),
+        )
+    elif action in ("email_on", "email_off"):
+        refusal = await mailing_settings.set_email_enabled(action == "email_on", user_id)
+        if refusal is not None:
+            await query.answer(
+                _("Email can be turned on only after the SMTP settings are saved and verified."),
+                show_alert=True,
+            )
+            return
+        await query.answer(_("Email is on.") if action == "email_on" else _("Email is off."))
+        await _refresh_overview(message, mailing_settings, settings)
+    elif action in ("tg_on", "tg_off"):
+        await mailing_settings.set_telegram_enabled(action == "tg_on", user_id)
+        await query.answer(_("Telegram is on.") if action == "tg_on" else _("Telegram is off."))
+        await _refresh_overview(message, mailing_settings, settings)
+    else:
+        await query.answer()
+
+
+async def on_value(message: Message, state: FSMContext) -> None:
+    """A typed value for the current step: checked, kept in the draft, next step."""
+    step = STEP_OF_STATE[str(await state.get_state())]
+    draft = await load_draft(state)
+    try:
+        value = PARSERS[step](message.text or "")
+    except InputError as exc:
+        await ask(message, state, step, draft, error=reason_text(exc.reason))
+        return
+    draft = draft.replace(**{step: value})
+    await store_draft(state, draft)
+    await ask(message, state, next_step(step, draft), draft)
+
+
+async def on_password(
+    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
+) -> None:
+    """The password: deleted from the chat at once, encrypted into the draft, never echoed."""
+    draft = await load_draft(state)
+    if message.text is None:
+        await ask(message, state, "password", draft, error=_("Send the password as text."))
+        return
+    try:
+        await message.delete()
+        notice = _("🔒 I deleted your message with the password from the chat.")
+    except TelegramAPIError:
+        notice = _("⚠️ I could not delete your message with the password: please delete it.")
+    try:
+        sealed = mailing_settings.seal_password(parse_password(message.text))
+    except InputError as exc:
+        await message.answer(notice)
+        await ask(message, state, "password", draft, error=reason_text(exc.reason))
+        return
+    draft = draft.replace(password_encrypted=sealed)
+    await store_draft(state, draft)
+    await message.answer(notice + "\n" + _("The password is kept encrypted."))
+    await ask(message, state, next_step("password", draft), draft)
+
+
+async def on_use_buttons(message: Message, state: FSMContext) -> None:
+    """Typed text where a button is expected: say so and ask again."""
+    step = STEP_OF_STATE[str(await state.get_state())]
+    await ask(message, state, step, await load_draft(state), error=_("Use the buttons below."))
+
+
+async def on_form_button(
+    query: CallbackQuery,
+    callback_data: SmtpFormCb,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """A button of the SMTP dialog or the test email; one from an earlier step is refused."""
+    step = STEP_OF_STATE.get(str(await state.get_state()))
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.step != step or message is None:
+        await query.answer(_("This button belongs to an earlier step."), show_alert=True)
+        return
+    await query.answer()
+    # The pressed keyboard goes away, so a second press cannot repeat the action.
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=None)
+    if step == "test":
+        await _test_button(message, state, callback_data, mailing_settings, settings, query)
+        return
+    draft = await load_draft(state)
+    action = callback_data.action
+    if action == "cancel":
+        await state.clear()
+        await message.answer(_("Editing cancelled. The settings in force did not change."))
+        await show_overview(message, mailing_settings, settings)
+    elif action == "back":
+        before = previous_step(step, draft)
+        if before is None:
+            await state.clear()
+            await show_overview(message, mailing_settings, settings)
+        else:
+            await ask(message, state, before, draft)
+    elif action == "skip":
+        await ask(message, state, next_step(step, draft), draft)
+    elif action in ("set", "clear", "login"):
+        draft = _apply_button(step, action, callback_data.value, draft)
+        await store_draft(state, draft)
+        await ask(message, state, next_step(step, draft), draft)
+    elif action in ("save", "retry"):
+        await _save(message, state, draft, mailing_settings, settings, query.from_user.id)
+    elif action == "edit":
+        await ask(message, state, "host", draft)
+
+
+def _apply_button(step: str, action: str, value: str, draft: SmtpDraft) -> SmtpDraft:
+    """The draft after a choice button: security mode, usual port, login as sender, clear."""
+    if step == "security":
+        mode = next((m for m in SECURITY_MODES if m == value), None)
+        return draft.replace(security=mode) if mode else draft
+    if step == "port":
+        with contextlib.suppress(InputError):
+            return draft.replace(port=parse_port(value))
+    if step == "username" and action == "clear":
+        return draft.replace(username=None, password_encrypted=None)
+    if step == "sender_email" and action == "login" and draft.username:
+        with contextlib.suppress(InputError):
+            return draft.replace(sender_email=parse_email(draft.username))
+    if step == "sender_name" and action == "clear":
+        return draft.replace(sender_name=None)
+    return draft
+
+
+async def _save(
+    message: Message,
+    state: FSMContext,
+    draft: SmtpDraft,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    user_id: int,
+) -> None:
+    """Save = verify: the draft goes in force only if the server accepts it."""
+    missing = draft.missing()
+    if missing:
+        await ask(message, state, missing[0], draft, error=_("This value is required."))
+        return
+    assert draft.host and draft.port and draft.security and draft.sender_email
+    status = await message.answer(
+        _("⏳ Checking {server}… This takes up to {seconds} s.").format(
+            server=quote(f"{draft.host}:{draft.port}"),
+            seconds=_seconds(mailing_settings.smtp_timeout),
+        )
+    )
+    result = await mailing_settings.save_and_verify(draft, user_id)
+    if result.ok:
+        await state.clear()
+        await status.edit_text("✅ " + _("Mailing settings saved and verified"))
+        await show_overview(message, mailing_settings, settings)
+        return
+    reason = failure_reason(
+        result,
+        host=draft.host,
+        port=draft.port,
+        security=draft.security,
+        sender=draft.sender_email,
+        timeout=mailing_settings.smtp_timeout,
+    )
+    await status.edit_text(
+        "❌ "
+        + _("The settings could not be verified: {reason}").format(reason=reason)
+        + "\n"
+        + _("The settings in force did not change."),
+        reply_markup=failure_keyboard("confirm"),
+    )
+
+
+async def _test_button(
+    message: Message,
+    state: FSMContext,
+    callback_data: SmtpFormCb,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    query: CallbackQuery,
+) -> None:
+    """The test email's buttons: to the sender's mailbox, try again, cancel."""
+    if callback_data.action == "cancel":
+        await state.clear()
+        await show_overview(message, mailing_settings, settings)
+        return
+    smtp = (await mailing_settings.current()).smtp
+    if smtp is None:
+        await state.clear()
+        await message.answer(_("Set up and verify the SMTP server first."))
+        return
+    to = smtp.sender_email
+    if callback_data.action == "retry":
+        to = str((await state.get_data()).get("test_to") or to)
+    await _send_test(message, state, to, mailing_settings, query.from_user.id)
+
+
+async def on_test_address(
+    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
+) -> None:
+    """The address typed for a test email: checked, then the email is sent."""
+    try:
+        to = parse_email(message.text or "")
+    except InputError as exc:
+        smtp = (await mailing_settings.current()).smtp
+        markup = test_keyboard(smtp.sender_email) if smtp else None
+        await message.answer(
+            f"❗ {reason_text(exc.reason)}\n\n"
+            + _("Type the email address to send a test email to."),
+            reply_markup=markup,
+        )
+        return
+    user_id = message.from_user.id if message.from_user else None
+    await _send_test(message, state, to, mailing_settings, user_id)
+
+
+async def _send_test(
+    message: Message,
+    state: FSMContext,
+    to: str,
+    mailing_settings: MailingSettingsService,
+    user_id: int | None,
+) -> None:
+    """Send the test email through the settings in force and report like a verification."""
+    await state.update_data(test_to=to)
+    status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=quote(to)))
+    result = await mailing_settings.send_test(
+        to,
+        user_id,
+        subject=_("ProBonus Mailer: test email"),
+        body=_(
+            "This is a test email from ProBonus Mailer.\n"
+            "If you are reading it, email mailings will reach guests this way."
+        ),
+    )
+    if result.ok:
+        await state.clear()
+        await status.edit_text(
+            "✅ "
+            + _(
+                "The test email to {to} was sent. If it is not in the inbox within a few "
+                "minutes, look in the spam folder."
+            ).format(to=quote(to))
+        )
+        return
+    smtp = (await mailing_settings.current()).smtp
+    reason = failure_reason(
+        result,
+        host=smtp.host if smtp else "",
+        port=smtp.port if smtp else 0,
+        security=smtp.security if smtp else "none",
+        sender=smtp.sender_email if smtp else "",
+        timeout=mailing_settings.smtp_timeout,
+        recipient=to,
+    )
+    await status.edit_text(
+        "❌ " + _("The test email was not sent: {reason}").format(reason=reason),
+        reply_markup=failure_keyboard("test"),
+    )
+
+
+async def on_stale_button(query: CallbackQuery) -> None:
+    """A dialog button pressed after the dialog ended."""
+    await query.answer(_("This dialog is over. Open /settings again."), show_alert=True)
+
+
+def create_router() -> Router:
+    """The /settings router; admins only."""
+    router = admin_router("settings")
+    typed = F.text & ~F.text.startswith("/")
+    router.message.register(on_settings, Command("settings"))
+    router.callback_query.register(on_overview_button, SettingsCb.filter())
+    router.callback_query.register(
+        on_form_button, SmtpFormCb.filter(), StateFilter(SmtpForm, EmailTestForm)
+    )
+    router.callback_query.register(on_stale_button, SmtpFormCb.filter())
+    # Any text is a password, even one starting with "/"; it is deleted either way.
+    router.message.register(on_password, SmtpForm.password)
+    router.message.register(
+        on_value,
+        StateFilter(
+            SmtpForm.host,
+            SmtpForm.port,
+            SmtpForm.username,
+            SmtpForm.sender_email,
+            SmtpForm.sender_name,
+        ),
+        typed,
+    )
+    router.message.register(on_use_buttons, StateFilter(SmtpForm.security, SmtpForm.confirm))
+    router.message.register(on_test_address, EmailTestForm.address, typed)
+    return router

@@ -1,0 +1,107 @@
+"""Only ADMIN_IDS reach admin features: by command, by text, by file or by a forged button."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+
+import handlers
+from bot.commands import admin_commands, guest_commands
+from storage.guests import GuestRecord, GuestRepository
+from tests.conftest import ADMIN, STRANGER, RunningBot
+
+# One real payload per callback factory: what an admin's button would carry.
+SAMPLES: dict[str, list[str]] = {
+    "MenuCb": ["menu:guests", "menu:language", "menu:help"],
+    "GuestsCb": ["gst:import", "gst:search", "gst:export"],
+    "CardCb": ["card:1"],
+    "LangCb": ["lang:ru", "lang:en"],
+    "NavCb": ["nav:cancel"],
+}
+
+
+def _factories() -> set[str]:
+    """Every CallbackData factory the handlers define (imported so they register)."""
+    for module in pkgutil.walk_packages(handlers.__path__, "handlers."):
+        importlib.import_module(module.name)
+    found: set[str] = set()
+    todo = list(CallbackData.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.startswith("handlers"):
+            found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def test_every_callback_factory_has_a_forged_sample() -> None:
+    assert _factories() == set(SAMPLES), "add the new factory's payloads to SAMPLES"
+
+
+async def _seed(bot: RunningBot) -> GuestRepository:
+    assert bot.app is not None
+    repo = GuestRepository(bot.app.db)
+    await repo.upsert_many([GuestRecord(phone="+79161234567", first_name="Анна")])
+    return repo
+
+
+async def test_admin_commands_from_a_non_admin_get_the_guest_flow(bot: RunningBot) -> None:
+    await _seed(bot)
+    assert bot.app is not None
+    with bot.app.i18n.context():
+        guest_names = {c.command for c in guest_commands()}
+        names = [c.command for c in admin_commands() if c.command not in guest_names]
+    assert "guests" in names
+    for name in names:
+        reply = await bot.say(STRANGER, f"/{name}")
+        text = reply.plain_text or ""
+        assert "Анна" not in text and "Guest base" not in text, name
+        assert not reply.buttons(), f"/{name} showed admin buttons to a stranger"
+        assert reply.reply_keyboard()[0].get("request_contact") is True
+
+
+async def test_start_from_a_non_admin_is_the_subscription_not_the_menu(bot: RunningBot) -> None:
+    reply = await bot.say(STRANGER, "/start")
+    assert "ProBonus Mailer" not in (reply.plain_text or "")
+    assert not reply.buttons()
+
+
+@pytest.mark.parametrize("payload", [p for payloads in SAMPLES.values() for p in payloads])
+async def test_a_forged_button_from_a_non_admin_is_refused_and_changes_nothing(
+    bot: RunningBot, payload: str
+) -> None:
+    repo = await _seed(bot)
+    assert bot.app is not None
+    prefs_before = await bot.app.db.fetchall("SELECT * FROM admin_prefs")
+    await bot.say(STRANGER, "/start")  # the stranger needs a bot message to press on
+    since = bot.api.mark()
+    query_id = bot.api.press_button(STRANGER, payload)
+    answer = await bot.api.answer_of(query_id)
+    await bot.settle()
+    assert answer.params.get("show_alert") is True
+    assert "not available" in answer.params.get("text", "")
+    later = bot.api.calls[since:]
+    assert not [c for c in later if c.chat_id == STRANGER and c.method != "answerCallbackQuery"]
+    assert (await repo.counts()).total == 1
+    assert await bot.app.db.fetchall("SELECT * FROM admin_prefs") == prefs_before
+    assert await bot.app.db.fetchval("SELECT COUNT(*) FROM fsm_state WHERE state IS NOT NULL") == 0
+
+
+async def test_a_guest_table_from_a_non_admin_is_not_imported(bot: RunningBot) -> None:
+    repo = await _seed(bot)
+    csv = "Телефон;Имя\n+79031112233;Олег\n".encode()
+    texts = await bot.send_file(STRANGER, "guests.csv", csv)
+    assert texts and all("Import" not in t for t in texts)
+    assert (await repo.counts()).total == 1
+    assert not bot.api.downloads
+
+
+async def test_the_same_button_works_for_an_admin(bot: RunningBot) -> None:
+    await _seed(bot)
+    await bot.say(ADMIN, "/start")
+    bot.api.press_button(ADMIN, "gst:export")
+    await bot.settle()
+    assert bot.documents_to(ADMIN), "the admin's export produced no document"

@@ -1,0 +1,65 @@
+"""The database file: migrations applied once, a newer schema refused, state kept on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_database
+from bot.config import ConfigError
+from storage.db import Database
+from storage.schema import available_migrations, migrate
+from tests.conftest import ADMIN, RunningBot, make_settings
+from tests.fakes.botapi import FakeBotAPI
+
+
+async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "db.sqlite3").open()
+    try:
+        applied = await migrate(db.conn)
+        assert applied == [m.version for m in available_migrations()]
+        assert await migrate(db.conn) == []
+        versions = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in versions] == applied
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+    finally:
+        await db.close()
+
+
+async def test_a_database_newer_than_the_code_refuses_to_start(
+    tmp_path: Path, api: FakeBotAPI
+) -> None:
+    settings = make_settings(api, tmp_path / "data")
+    db = await open_database(settings)
+    await db.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')"
+    )
+    await db.close()
+    with pytest.raises(ConfigError, match="newer than this code"):
+        await open_database(settings)
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "db.sqlite3").open()
+    try:
+        await migrate(db.conn)
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO audit_log (at, user_id, action) VALUES ('now', 1, 'x')"
+                )
+                raise RuntimeError("boom")
+        assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+    finally:
+        await db.close()
+
+
+async def test_a_dialog_survives_a_restart_of_the_bot(bot: RunningBot) -> None:
+    await bot.say(ADMIN, "/guests")
+    await bot.press(ADMIN, "Search")
+    await bot.restart()
+    reply = await bot.say(ADMIN, "nobody-like-this")
+    # Still in the search step: the text was taken as a search query.
+    assert "Nobody found" in (reply.plain_text or "")
