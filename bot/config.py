@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
@@ -122,10 +121,10 @@ def ensure_data_dir(path: Path) -> None:
         raise ConfigError(f"DATA_DIR {str(path)!r} is not writable: {exc.strerror}") from None
 
 
-def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read and check every setting; raise ConfigError with one clear line."""
     try:
-        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     ensure_data_dir(settings.data_dir)

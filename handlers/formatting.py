@@ -22,7 +22,8 @@ def quote(text: str) -> str:
 
 
 def _locale() -> str:
-    return I18n.get_current().current_locale
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n is not None else "ru"
 
 
 def money(value: Decimal) -> str:

@@ -38,7 +38,7 @@ def make_settings(api: FakeBotAPI, data_dir: Path, **overrides: Any) -> Settings
         "timezone": "Europe/Moscow",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class RunningBot:
@@ -102,6 +102,7 @@ class RunningBot:
         call = await self.reply(chat_id, since)
         await self.settle(quiet=0.15)
         message_id = (call.result or {}).get("message_id") or call.params.get("message_id")
+        assert message_id is not None, "the bot answered without a message"
         return self.api.messages[chat_id][int(message_id)]
 
     async def say(self, user_id: int, text: str, **kwargs: Any) -> FakeMessage:

@@ -1,0 +1,208 @@
+"""Import of the guest base from an .xlsx or .csv table into the guests table.
+
+Rows are read and validated in a worker thread a batch at a time (the bot
+stays responsive) and written one transaction per batch. Everything that
+makes the whole file unusable (not a table, too big, too many rows, no phone
+column, no data) is found before the first write. Only damage deep inside an
+otherwise readable file can stop an import part-way; the batches written stay.
+
+Rows apply in file order. A phone seen on an earlier row updates the same
+guest again, so the later row's values win and cells it leaves empty keep
+the earlier values: the same thing as importing the two rows as two files.
+Such rows are listed in `ImportResult.duplicates`. A card number repeated
+with another phone is refused: one card cannot belong to two guests. An empty
+cell never blanks stored data (an empty tags cell keeps the guest's tags).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.guest_import.columns import EXPORT_FIELDS, SYNONYMS, ColumnMap, export_headers
+from bot.guest_import.messages import MESSAGES, Problem, Rejection, TableError, describe
+from bot.guest_import.rows import RowValidator
+from bot.guest_import.tables import MAX_FILE_BYTES, MAX_ROWS, RawRow, Table, open_table, read_table
+from storage.db import Database
+from storage.guests import GuestRecord, GuestRepository
+
+__all__ = [
+    "EXPORT_FIELDS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "MESSAGES",
+    "SYNONYMS",
+    "ColumnMap",
+    "ImportResult",
+    "Problem",
+    "RawRow",
+    "RejectedRow",
+    "Rejection",
+    "RowValidator",
+    "TableError",
+    "describe",
+    "export_headers",
+    "import_guests",
+    "open_table",
+    "read_table",
+]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int | None], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A row not imported: where it was, what it held, and why."""
+
+    raw: RawRow
+    reason: Rejection
+
+    @property
+    def row_number(self) -> int:
+        return self.raw.number
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.raw.values
+
+
+@dataclass
+class ImportResult:
+    """What an import did; added + updated + unchanged + len(rejected) == total_rows."""
+
+    filename: str
+    headers: tuple[str, ...] = ()
+    columns: dict[str, str] = field(default_factory=dict)  # field -> header used
+    unknown_columns: tuple[str, ...] = ()
+    total_rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    rows: list[tuple[RawRow, GuestRecord]]
+    done: int  # data rows read so far, this batch included
+
+
+class _Reader:
+    """The synchronous half, run in a worker thread: reads, validates, hands out batches."""
+
+    def __init__(self, table: Table, result: ImportResult, today: date | None) -> None:
+        self.rows = table.rows()
+        self.validate = RowValidator(table.columns, today)
+        self.result = result
+        self.phones: dict[str, int] = {}  # phone -> first row with it
+        self.cards: dict[str, tuple[int, str]] = {}  # card -> (first row, phone)
+        self.done = 0
+
+    def next_batch(self, size: int) -> _Batch:
+        batch: list[tuple[RawRow, GuestRecord]] = []
+        for raw in self.rows:
+            self.done += 1
+            if self.done > MAX_ROWS:
+                raise TableError("too_many_rows", {"limit": MAX_ROWS})
+            checked = self.validate(raw.cells)
+            if isinstance(checked, Rejection):
+                self.result.rejected.append(RejectedRow(raw, checked))
+            elif self._accept(raw, checked):
+                batch.append((raw, checked))
+                if len(batch) >= size:
+                    break
+        return _Batch(batch, self.done)
+
+    def _accept(self, raw: RawRow, record: GuestRecord) -> bool:
+        card = record.card_number
+        if card is not None:
+            first = self.cards.setdefault(card, (raw.number, record.phone))
+            if first[1] != record.phone:
+                problem = Problem("card_repeated", {"card": card, "row": first[0]})
+                self.result.rejected.append(RejectedRow(raw, Rejection((problem,))))
+                return False
+        earlier = self.phones.setdefault(record.phone, raw.number)
+        if earlier != raw.number:
+            self.result.duplicates.append((raw.number, earlier))
+        return True
+
+    def forget_card(self, raw: RawRow, card: str) -> None:
+        """A row refused by the database no longer claims its card number."""
+        if self.cards.get(card, (0, ""))[0] == raw.number:
+            del self.cards[card]
+
+
+async def import_guests(
+    db: Database,
+    path: Path,
+    filename: str,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 1000,
+    today: date | None = None,
+) -> ImportResult:
+    """Import a guest table; raises TableError, having written nothing, if the file is unusable.
+
+    `progress(rows_done, rows_total_or_None)` is awaited after each batch.
+    """
+    started = time.perf_counter()
+    table = await asyncio.to_thread(open_table, path, filename)
+    reported: tuple[int, int | None] | None = None
+    try:
+        columns = table.columns
+        result = ImportResult(
+            filename=filename,
+            headers=columns.headers,
+            columns={f: columns.headers[i] for f, i in columns.fields.items()},
+            unknown_columns=columns.unknown,
+        )
+        reader = _Reader(table, result, today)
+        repo = GuestRepository(db)
+        # Reading the next batch while this one is written was tried: slower, as the
+        # reader thread holds the GIL and every aiosqlite round trip waits for it.
+        while True:
+            batch = await asyncio.to_thread(reader.next_batch, batch_size)
+            if not batch.rows:
+                break
+            outcome = await repo.upsert_many([record for _, record in batch.rows])
+            result.added += outcome.added
+            result.updated += outcome.updated
+            result.unchanged += outcome.unchanged
+            for conflict in outcome.conflicts:
+                raw = batch.rows[conflict.index][0]
+                params = {"card": conflict.card_number, "phone": conflict.other_phone}
+                reason = Rejection((Problem("card_taken", params),))
+                result.rejected.append(RejectedRow(raw, reason))
+                reader.forget_card(raw, conflict.card_number)
+            if progress is not None:
+                reported = (batch.done, table.estimated_rows)
+                await progress(*reported)
+        if batch.done == 0:
+            raise TableError("empty")
+        if progress is not None and reported != (batch.done, batch.done):
+            await progress(batch.done, batch.done)  # rows refused after the last write
+    finally:
+        await asyncio.to_thread(table.close)
+    result.total_rows = reader.done
+    result.rejected.sort(key=lambda r: r.row_number)
+    result.seconds = time.perf_counter() - started
+    log.info(
+        "imported %s: %d rows, %d added, %d updated, %d unchanged, %d rejected in %.1fs",
+        filename,
+        result.total_rows,
+        result.added,
+        result.updated,
+        result.unchanged,
+        len(result.rejected),
+        result.seconds,
+    )
+    return result

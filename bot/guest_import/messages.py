@@ -1,0 +1,137 @@
+"""Why a file or a row was refused: codes with parameters, and their English texts.
+
+The import runs in the bot and from the command line, outside any update, so
+it returns codes; `describe` turns them into words with whatever gettext the
+caller has (the English texts below are the msgids, marked with N_ for pybabel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def N_(text: str) -> str:
+    """Mark a message for extraction (pybabel extract -k N_) without translating it here."""
+    return text
+
+
+MESSAGES: dict[str, str] = {
+    # The whole file.
+    "too_big": N_("The file is larger than {limit_mb} MB, the most a bot can download."),
+    "too_many_rows": N_("The table has more than {limit} rows: split it into several files."),
+    "not_a_table": N_("This is not a table: send an .xlsx or .csv file."),
+    "old_xls": N_(
+        "This is an old .xls workbook or a password-protected one: "
+        "save it as .xlsx (Excel Workbook) or .csv without a password and send it again."
+    ),
+    "unreadable": N_("The file is damaged and cannot be read as .xlsx or .csv."),
+    "empty": N_("The table has no rows under its header."),
+    "no_phone_column": N_(
+        "No phone column. Columns found: {columns}. "
+        "Name the column with phone numbers “Телефон” or “Phone”."
+    ),
+    # One row.
+    "phone_missing": N_("no phone number"),
+    "phone_empty": N_("no phone number"),
+    "phone_letters": N_("phone “{value}” contains letters or symbols"),
+    "phone_plus": N_("phone “{value}”: “+” is allowed only at the start"),
+    "phone_scientific": N_(
+        "phone “{value}” was turned into a number by Excel and lost digits: "
+        "format the column as text"
+    ),
+    "phone_too_short": N_("phone “{value}” has too few digits"),
+    "phone_too_long": N_("phone “{value}” has too many digits"),
+    "phone_country": N_("phone “{value}”: the country code cannot start with 0"),
+    "phone_national": N_("phone “{value}” has no country code: write it as +7… or 8…"),
+    "phone_russian_length": N_("phone “{value}”: after +7 there must be 10 digits"),
+    "email_invalid": N_("email “{value}” is not a valid address"),
+    "sex_invalid": N_("sex “{value}” is not one of: м, ж, male, female"),
+    "date_invalid": N_("{field} “{value}” is not a date: write it as DD.MM.YYYY"),
+    "date_future": N_("{field} {value} is in the future"),
+    "date_too_old": N_("{field} {value} is before 1900"),
+    "number_invalid": N_("{field} “{value}” is not a number"),
+    "number_negative": N_("{field} {value} is negative"),
+    "number_precision": N_("{field} “{value}” has more than 2 digits after the decimal point"),
+    "number_too_large": N_("{field} {value} is too large"),
+    "integer_invalid": N_("{field} “{value}” is not a whole number"),
+    "too_long": N_("{field} is longer than {limit} characters"),
+    "card_taken": N_("card number {card} belongs to another guest (phone {phone})"),
+    "card_repeated": N_("card number {card} is already on row {row} with another phone"),
+}
+
+FIELD_LABELS: dict[str, str] = {
+    "phone": N_("phone"),
+    "email": N_("email"),
+    "last_name": N_("last name"),
+    "first_name": N_("first name"),
+    "middle_name": N_("middle name"),
+    "full_name": N_("full name"),
+    "sex": N_("sex"),
+    "balance": N_("balance"),
+    "birthday": N_("birthday"),
+    "card_number": N_("card number"),
+    "account_group": N_("group"),
+    "tags": N_("tags"),
+    "registered_at": N_("registration date"),
+    "last_visit_at": N_("last visit"),
+    "visits_count": N_("visits"),
+    "total_spent": N_("total spent"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong: a MESSAGES code and the values its text needs."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a row was not imported: one or more problems, all reported at once."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.problems)
+
+
+class TableError(Exception):
+    """The file as a whole cannot be imported; nothing was written."""
+
+    def __init__(self, code: str, params: Mapping[str, Any] | None = None) -> None:
+        self.code = code
+        self.params: Mapping[str, Any] = dict(params or {})
+        super().__init__(describe(self))
+
+
+class _Keep(dict[str, Any]):
+    """format_map mapping that leaves an unknown {placeholder} as it is."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def describe(
+    item: Problem | Rejection | TableError, translate: Callable[[str], str] = _identity
+) -> str:
+    """The reason in words; pass gettext as `translate` for the admin's language."""
+    if isinstance(item, Rejection):
+        return "; ".join(describe(p, translate) for p in item.problems)
+    code, params = item.code, item.params
+    template = MESSAGES.get(code, code)
+    values = _Keep(params)
+    if "field" in params:
+        values["field"] = translate(FIELD_LABELS.get(str(params["field"]), str(params["field"])))
+    try:
+        return translate(template).format_map(values)
+    except (ValueError, IndexError, AttributeError):  # a broken translation
+        return template.format_map(values)
