@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,15 @@ from aiogram.utils.i18n import I18n
 
 from bot.commands import set_command_menus
 from bot.config import ConfigError, Settings, ensure_data_dir
+from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.mailing_settings import MailingSettingsService
+from bot.mailings import MailingService
+from bot.scheduler import MailingScheduler
+from bot.secrets import SecretBox, SecretKeyError
 from handlers import get_routers
+from handlers.mailing_run import RunKeyboards
 from handlers.middlewares import AccessMiddleware, ServicesMiddleware
 from storage.audit import AuditLog
 from storage.db import Database
@@ -98,6 +105,14 @@ async def check_token(bot: Bot, settings: Settings) -> User:
         ) from None
 
 
+def load_secret_box(settings: Settings) -> SecretBox:
+    """The key that encrypts the SMTP password; a broken key file ends the start."""
+    try:
+        return SecretBox.load_or_create(settings.data_dir)
+    except SecretKeyError as exc:
+        raise ConfigError(f"DATA_DIR: {exc}") from None
+
+
 async def create_app(settings: Settings) -> Application:
     """Build the whole bot; raises ConfigError (one line) when it cannot start."""
     db = await open_database(settings)
@@ -113,7 +128,14 @@ async def create_app(settings: Settings) -> Application:
             "audit": AuditLog(db),
             "prefs": prefs,
             "guests": GuestService(db),
+            "mailings": MailingService(db, settings),
         }
+        mailing_settings = MailingSettingsService(db, load_secret_box(settings), services["audit"])
+        services["mailing_settings"] = mailing_settings
+        # The delivery engine and the scheduler; started and stopped with polling.
+        engine = DeliveryEngine(db, bot, settings, mailing_settings, i18n, keyboards=RunKeyboards())
+        scheduler = MailingScheduler(db, engine, settings)
+        services.update(engine=engine, scheduler=scheduler)
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),
             fsm_strategy=FSMStrategy.USER_IN_CHAT,
@@ -122,6 +144,10 @@ async def create_app(settings: Settings) -> Application:
         dispatcher.update.outer_middleware(ServicesMiddleware(services))
         locale_middleware.setup(dispatcher)
         dispatcher.include_routers(*get_routers())
+        dispatcher.startup.register(engine.start)
+        dispatcher.startup.register(scheduler.start)
+        dispatcher.shutdown.register(scheduler.shutdown)
+        dispatcher.shutdown.register(engine.stop)
         await set_command_menus(bot, settings, i18n)
     except BaseException:
         await bot.session.close()
@@ -134,6 +160,9 @@ async def create_app(settings: Settings) -> Application:
 async def run(settings: Settings, *, handle_signals: bool = True) -> None:
     """Start the bot and poll until SIGINT/SIGTERM (or stop_polling in tests)."""
     app = await create_app(settings)
+    # What start-up built (modules, aiogram's models) lives as long as the process:
+    # frozen, the garbage collector stops rescanning it during big mailings.
+    gc.freeze()
     try:
         await app.run_polling(handle_signals=handle_signals)
     finally:

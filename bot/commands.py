@@ -25,7 +25,10 @@ def guest_commands() -> list[BotCommand]:
 def admin_commands() -> list[BotCommand]:
     return [
         BotCommand(command="start", description=_("Main menu")),
+        BotCommand(command="new", description=_("New mailing")),
+        BotCommand(command="history", description=_("Mailings: scheduled and sent")),
         BotCommand(command="guests", description=_("Guest base: import, search, export")),
+        BotCommand(command="settings", description=_("Mailing settings: channels, SMTP server")),
         BotCommand(command="language", description=_("Interface language")),
         BotCommand(command="cancel", description=_("Leave the current dialog")),
         BotCommand(command="help", description=_("What the bot can do")),

@@ -12,11 +12,25 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     """Admin features first (each guarded by IsAdmin), then the admin fallback,
     then the guests' router, which answers everyone else, forged buttons included."""
-    from handlers import admin_fallback, guests, menu, subscriber
+    from handlers import (
+        admin_fallback,
+        guests,
+        history,
+        mailing_run,
+        menu,
+        new_mailing,
+        settings,
+        subscriber,
+    )
 
     return [
+        # First: mid-conversation it hears every command (/cancel leaves, others get a hint).
+        new_mailing.create_router(),
         menu.create_router(),
+        history.create_router(),
+        mailing_run.create_router(),
         guests.create_router(),
+        settings.create_router(),
         admin_fallback.create_router(),
         subscriber.create_router(),
     ]

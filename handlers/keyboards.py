@@ -11,10 +11,13 @@ from handlers.callbacks import GuestsCb, LangCb, MenuCb, NavCb
 
 def main_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
+    kb.button(text=_("✉️ New mailing"), callback_data=MenuCb(action="new"))
+    kb.button(text=_("📜 History"), callback_data=MenuCb(action="history"))
     kb.button(text=_("👥 Guests"), callback_data=MenuCb(action="guests"))
+    kb.button(text=_("⚙️ Settings"), callback_data=MenuCb(action="settings"))
     kb.button(text=_("🌐 Language"), callback_data=MenuCb(action="language"))
     kb.button(text=_("❓ Help"), callback_data=MenuCb(action="help"))
-    kb.adjust(1, 2)
+    kb.adjust(2, 2, 2)
     return kb.as_markup()
 
 

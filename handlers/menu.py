@@ -10,12 +10,18 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import set_admin_menu
+from bot.config import Settings
 from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware
+from bot.mailing_settings import MailingSettingsService
+from bot.mailings import MailingService
 from handlers.callbacks import LangCb, MenuCb, NavCb
 from handlers.filters import admin_router
 from handlers.guests import show_overview
+from handlers.history import show_history
 from handlers.keyboards import languages, main_menu
+from handlers.new_mailing import start_new
+from handlers.settings import show_overview as show_settings
 from storage.audit import AuditLog
 from storage.prefs import AdminPrefsRepository
 
@@ -27,8 +33,11 @@ def menu_text() -> str:
 def help_text() -> str:
     return _(
         "<b>What I can do</b>\n"
+        "/new — compose a mailing: segment, date and time, channels, text, image\n"
+        "/history — scheduled and sent mailings, their journals, XLSX reports\n"
         "/guests — the guest base: import a table (.xlsx or .csv), search, "
         "open an account card, export to XLSX\n"
+        "/settings — mailing channels and your SMTP server\n"
         "/language — interface language\n"
         "/cancel — leave the current dialog\n\n"
         "You can also send a guest table at any moment outside a dialog: "
@@ -68,7 +77,15 @@ async def on_language(message: Message) -> None:
     await message.answer(_("Choose the interface language:"), reply_markup=languages())
 
 
-async def on_menu(query: CallbackQuery, callback_data: MenuCb, guests: GuestService) -> None:
+async def on_menu(
+    query: CallbackQuery,
+    callback_data: MenuCb,
+    guests: GuestService,
+    state: FSMContext,
+    mailings: MailingService,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
         return
@@ -78,6 +95,12 @@ async def on_menu(query: CallbackQuery, callback_data: MenuCb, guests: GuestServ
         await query.message.answer(help_text())
     elif callback_data.action == "guests":
         await show_overview(query.message, guests)
+    elif callback_data.action == "new":
+        await start_new(query.message, state, mailings)
+    elif callback_data.action == "history":
+        await show_history(query.message, mailings)
+    elif callback_data.action == "settings":
+        await show_settings(query.message, mailing_settings, settings)
 
 
 async def on_language_chosen(

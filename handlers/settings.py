@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from html import escape
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.html import quote
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.mailing_settings import MailingSettings, MailingSettingsService, SmtpDraft
-from bot.smtp import DEFAULT_PORTS, SmtpFailure, SmtpStage, VerifyResult
+from bot.mailing_settings import MailingSettingsService, SmtpDraft
 from bot.validators import (
     InputError,
     parse_email,
@@ -33,10 +31,19 @@ from bot.validators import (
 )
 from handlers.filters import admin_router
 from handlers.settings_callbacks import SettingsCb, SmtpFormCb
-from storage.mailing_settings import SECURITY_MODES, Security, SmtpSettings
-
-# Shown instead of the password, always the same length so it reveals nothing.
-MASKED = "••••••••"
+from handlers.settings_views import (
+    ORDER,
+    address_keyboard,
+    failure_keyboard,
+    failure_reason,
+    overview_keyboard,
+    overview_text,
+    reason_text,
+    seconds_text,
+    step_keyboard,
+    step_prompt,
+)
+from storage.mailing_settings import SECURITY_MODES
 
 
 class SmtpForm(StatesGroup):
@@ -58,8 +65,6 @@ class EmailTestForm(StatesGroup):
     address = State()
 
 
-# Security comes before the port so that the usual port for the mode can be proposed.
-ORDER = ("host", "security", "port", "username", "password", "sender_email", "sender_name")
 STEPS: dict[str, State] = {name: getattr(SmtpForm, name) for name in (*ORDER, "confirm")}
 STEPS["test"] = EmailTestForm.address
 STEP_OF_STATE: dict[str, str] = {str(state.state): name for name, state in STEPS.items()}
@@ -71,295 +76,6 @@ PARSERS: dict[str, Callable[[str], str | int]] = {
     "sender_email": parse_email,
     "sender_name": parse_sender_name,
 }
-
-
-# ------------------------------------------------------------------ texts
-
-
-def security_label(mode: Security) -> str:
-    """The name of a security mode as the admin sees it."""
-    return {"none": _("None"), "starttls": "STARTTLS", "tls": "SSL/TLS"}[mode]
-
-
-def _seconds(value: float) -> str:
-    """A timeout as "15" rather than "15.0"."""
-    return f"{value:g}"
-
-
-def _sender(name: str | None, email: str | None) -> str:
-    """The sender as guests see it: Name <address>."""
-    if email is None:
-        return _("not set")
-    return f"{quote(name)} &lt;{quote(email)}&gt;" if name else quote(email)
-
-
-def smtp_lines(smtp: SmtpSettings | SmtpDraft) -> list[str]:
-    """The SMTP settings (in force or a draft) as lines; the password only masked."""
-    server = f"{quote(smtp.host or '—')}:{smtp.port or '—'}"
-    password = MASKED if smtp.password_encrypted else "—"
-    return [
-        _("Server: {server}").format(server=server),
-        _("Security: {mode}").format(mode=security_label(smtp.security) if smtp.security else "—"),
-        _("User: {user}").format(user=quote(smtp.username) if smtp.username else _("no login")),
-        _("Password: {password}").format(password=password if smtp.username else "—"),
-        _("Sender: {sender}").format(sender=_sender(smtp.sender_name, smtp.sender_email)),
-    ]
-
-
-def overview_text(current: MailingSettings, settings: Settings) -> str:
-    """The /settings page: channel switches and the SMTP server in force."""
-    channels = current.channels
-    on, off = _("on"), _("off")
-    lines = [
-        _("<b>Mailing settings</b>"),
-        "",
-        _("📧 Email: {state}").format(state=on if channels.email_enabled else off),
-        _("✈️ Telegram: {state}").format(state=on if channels.telegram_enabled else off),
-    ]
-    if not channels.enabled:
-        lines.append(_("⚠️ Both channels are off: mailings cannot be sent."))
-    lines += ["", _("<b>SMTP server</b>")]
-    smtp = current.smtp
-    if smtp is None:
-        lines.append(_("Not set up yet. Email mailings need a verified SMTP server."))
-    else:
-        verified = smtp.verified_at.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M")
-        lines += smtp_lines(smtp)
-        lines.append(_("Last verified: {when}").format(when=verified))
-    return "\n".join(lines)
-
-
-def overview_keyboard(current: MailingSettings) -> InlineKeyboardMarkup:
-    """Buttons of the /settings page: change each part."""
-    kb = InlineKeyboardBuilder()
-    if current.smtp is None:
-        kb.button(text=_("⚙️ Set up the SMTP server"), callback_data=SettingsCb(action="smtp"))
-    else:
-        kb.button(text=_("✏️ Change the SMTP server"), callback_data=SettingsCb(action="smtp"))
-        kb.button(text=_("✉️ Send a test email"), callback_data=SettingsCb(action="test"))
-    if current.channels.email_enabled:
-        kb.button(text=_("📧 Turn Email off"), callback_data=SettingsCb(action="email_off"))
-    else:
-        kb.button(text=_("📧 Turn Email on"), callback_data=SettingsCb(action="email_on"))
-    if current.channels.telegram_enabled:
-        kb.button(text=_("✈️ Turn Telegram off"), callback_data=SettingsCb(action="tg_off"))
-    else:
-        kb.button(text=_("✈️ Turn Telegram on"), callback_data=SettingsCb(action="tg_on"))
-    kb.adjust(1)
-    return kb.as_markup()
-
-
-def reason_text(reason: str) -> str:
-    """Why a typed value was refused, from a validator's reason code."""
-    reasons = {
-        "empty": _("The value is empty."),
-        "has_spaces": _("The value must not contain spaces."),
-        "has_scheme": _("Type only the server name, without smtp:// or https://."),
-        "has_port": _("Type the address without “:port”: the port has its own step."),
-        "looks_like_email": _(
-            "This looks like an email address. Type the server name, for example smtp.yandex.ru."
-        ),
-        "invalid_host": _("This is not a valid server name or IP address."),
-        "invalid_ip": _("This is not a valid IP address."),
-        "too_long": _("The value is too long."),
-        "not_a_number": _("The port must be a number."),
-        "out_of_range": _("The port must be between 1 and 65535."),
-        "no_at": _("An email address has exactly one “@”, like bonus@restaurant.ru."),
-        "invalid_local_part": _("The part before “@” is not valid."),
-        "invalid_domain": _("The part after “@” is not a valid domain, like restaurant.ru."),
-        "control_char": _("The value must be one line without special characters."),
-    }
-    return reasons.get(reason, _("The value is not valid."))
-
-
-def failure_reason(
-    result: VerifyResult,
-    *,
-    host: str,
-    port: int,
-    security: Security,
-    sender: str,
-    timeout: float,
-    recipient: str = "",
-) -> str:
-    """What went wrong with the SMTP server, in plain words with what to do about it."""
-    detail = f" ({quote(result.detail)})" if result.detail else ""
-    values = {
-        "server": quote(f"{host}:{port}"),
-        "host": quote(host),
-        "port": port,
-        "seconds": _seconds(timeout),
-        "sender": quote(sender),
-        "recipient": quote(recipient),
-        "detail": detail,
-    }
-    failure = result.failure
-    if failure == SmtpFailure.TIMEOUT and result.stage == SmtpStage.GREETING:
-        if security != "tls":
-            text = _(
-                "{server} accepted the connection but did not greet within {seconds} s. "
-                "If this port expects SSL/TLS from the start (usually 465), choose SSL/TLS."
-            )
-        else:
-            text = _("{server} accepted the connection but did not greet within {seconds} s.")
-        return text.format(**values)
-    texts = {
-        SmtpFailure.HOST_NOT_FOUND: _(
-            "the server {host} was not found. Check the address for typos."
-        ),
-        SmtpFailure.CONNECTION_REFUSED: _(
-            "{server} refused the connection: nothing accepts mail on port {port}. "
-            "Check the port: usually 587 for STARTTLS, 465 for SSL/TLS."
-        ),
-        SmtpFailure.TIMEOUT: _(
-            "{server} did not answer within {seconds} s. Check the address and the port; "
-            "a firewall may block the connection."
-        ),
-        SmtpFailure.DISCONNECTED: _("{server} closed the connection unexpectedly{detail}."),
-        SmtpFailure.TLS_FAILED: _(
-            "the TLS handshake with {server} failed{detail}. Check the security mode: "
-            "port 465 usually needs SSL/TLS, port 587 STARTTLS."
-        ),
-        SmtpFailure.CERT_INVALID: _(
-            "the certificate of {server} could not be verified{detail}. "
-            "The server must present a valid certificate for {host}."
-        ),
-        SmtpFailure.NO_STARTTLS: _(
-            "{server} does not offer STARTTLS. Choose SSL/TLS (usually port 465), "
-            "or None only inside a trusted network."
-        ),
-        SmtpFailure.AUTH_FAILED: _(
-            "the server rejected the user name or password{detail}. Check them; "
-            "Yandex, Mail.ru and Gmail need an app password here."
-        ),
-        SmtpFailure.AUTH_NOT_SUPPORTED: _(
-            "the server does not accept a login on this connection{detail}. "
-            "Turn on STARTTLS or SSL/TLS, or choose “No login” if the server needs none."
-        ),
-        SmtpFailure.SENDER_REFUSED: _(
-            "the server refused the sender address {sender}{detail}. "
-            "Use an address this account may send from."
-        ),
-        SmtpFailure.RECIPIENT_REFUSED: _("the server refused the recipient {recipient}{detail}."),
-        SmtpFailure.KEY_MISMATCH: _(
-            "the saved password cannot be decrypted: the key file secret.key in the data "
-            "directory was replaced. Enter the password again."
-        ),
-        SmtpFailure.NOT_CONFIGURED: _("the SMTP server is not set up yet."),
-    }
-    default = _("unexpected error{detail}.")
-    return texts.get(failure, default).format(**values) if failure else ""
-
-
-def _current(step: str, draft: SmtpDraft) -> str | None:
-    """The draft's value for a step as shown to the admin (None when not set)."""
-    if step == "password":
-        return MASKED if draft.password_encrypted else None
-    if step == "security":
-        return security_label(draft.security) if draft.security else None
-    value = getattr(draft, step)
-    return None if value is None else quote(str(value))
-
-
-def step_prompt(step: str, draft: SmtpDraft) -> str:
-    """The question of one step of the SMTP dialog, with the value kept by Skip."""
-    if step == "confirm":
-        lines = [_("<b>Check the new SMTP settings</b>"), *smtp_lines(draft), ""]
-        lines.append(
-            _(
-                "Press “Save and verify”: I will connect to the server and check them. "
-                "The settings in force change only if the check passes."
-            )
-        )
-        return "\n".join(lines)
-    head = _("<b>SMTP server, step {n} of {total}</b>").format(
-        n=ORDER.index(step) + 1, total=len(ORDER)
-    )
-    mode = draft.security or "starttls"
-    questions = {
-        "host": _("Type the SMTP server address, for example smtp.yandex.ru or 192.168.1.10."),
-        "security": _(
-            "Choose the connection security:\n"
-            "• STARTTLS — usually port 587\n"
-            "• SSL/TLS — usually port 465\n"
-            "• None — no encryption, only inside a trusted network (port 25)"
-        ),
-        "port": _("Type the port (1-65535), or take the usual one for {mode}: {port}.").format(
-            mode=security_label(mode), port=DEFAULT_PORTS[mode]
-        ),
-        "username": _(
-            "Type the user name (login) for the server, usually the full mailbox address. "
-            "If the server needs no login, press “No login”."
-        ),
-        "password": _(
-            "Type the password for {user}. Yandex, Mail.ru and Gmail need an app password. "
-            "I will delete your message as soon as I have read it."
-        ).format(user=quote(draft.username or "")),
-        "sender_email": _(
-            "Type the sender address guests will see, for example bonus@restaurant.ru."
-        ),
-        "sender_name": _("Type the sender name guests will see, for example Restaurant “Pushkin”."),
-    }
-    current = _current(step, draft)
-    now = _("Current: {value}").format(value=current) if current else _("Current: not set")
-    return f"{head}\n{questions[step]}\n\n{now}"
-
-
-# ------------------------------------------------------------------ keyboards
-
-
-def _button(text: str, step: str, action: str, value: str = "") -> InlineKeyboardButton:
-    """One dialog button bound to its step."""
-    data = SmtpFormCb(step=step, action=action, value=value).pack()
-    return InlineKeyboardButton(text=text, callback_data=data)
-
-
-def step_keyboard(step: str, draft: SmtpDraft) -> InlineKeyboardMarkup:
-    """The buttons of a step: its choices, Skip (when there is a value to keep), Back, Cancel."""
-    kb = InlineKeyboardBuilder()
-    keep = _current(step, draft) is not None
-    if step == "security":
-        for mode in ("starttls", "tls", "none"):
-            mark = "✓ " if draft.security == mode else ""
-            kb.row(_button(mark + security_label(mode), step, "set", mode))
-    elif step == "port":
-        usual = DEFAULT_PORTS[draft.security or "starttls"]
-        kb.row(_button(_("Use {port}").format(port=usual), step, "set", str(usual)))
-        keep = draft.port is not None and draft.port != usual
-    elif step == "username":
-        kb.row(_button(_("No login"), step, "clear"))
-    elif step == "sender_email" and draft.username and draft.username != draft.sender_email:
-        with contextlib.suppress(InputError):
-            kb.row(_button(_("Use {address}").format(address=parse_email(draft.username)),
-                           step, "login"))  # fmt: skip
-    elif step == "sender_name":
-        kb.row(_button(_("No name"), step, "clear"))
-    elif step == "confirm":
-        kb.row(_button(_("✅ Save and verify"), step, "save"))
-        keep = False
-    if keep:
-        label = _("Keep {port}").format(port=draft.port) if step == "port" else _("⏭ Keep current")
-        kb.row(_button(label, step, "skip"))
-    kb.row(_button(_("⬅️ Back"), step, "back"), _button(_("✖️ Cancel"), step, "cancel"))
-    return kb.as_markup()
-
-
-def failure_keyboard(step: str) -> InlineKeyboardMarkup:
-    """After a failed check or test email: try again, change the settings, or stop."""
-    kb = InlineKeyboardBuilder()
-    kb.row(_button(_("🔁 Try again"), step, "retry"))
-    if step == "confirm":
-        kb.row(_button(_("✏️ Change the settings"), step, "edit"))
-    kb.row(_button(_("✖️ Cancel"), step, "cancel"))
-    return kb.as_markup()
-
-
-def test_keyboard(sender_email: str) -> InlineKeyboardMarkup:
-    """The test email question's buttons: send to the sender's own mailbox, or cancel."""
-    kb = InlineKeyboardBuilder()
-    kb.row(_button(_("Send to {address}").format(address=sender_email), "test", "to_sender"))
-    kb.row(_button(_("✖️ Cancel"), "test", "cancel"))
-    return kb.as_markup()
 
 
 # ------------------------------------------------------------------ dialog mechanics
@@ -468,7 +184,7 @@ async def on_overview_button(
         await state.set_data({})
         await message.answer(
             _("Type the email address to send a test email to."),
-            reply_markup=test_keyboard(smtp.sender_email),
+            reply_markup=address_keyboard(smtp.sender_email),
         )
     elif action in ("email_on", "email_off"):
         refusal = await mailing_settings.set_email_enabled(action == "email_on", user_id)
@@ -506,8 +222,8 @@ async def on_password(
     message: Message, state: FSMContext, mailing_settings: MailingSettingsService
 ) -> None:
     """The password: deleted from the chat at once, encrypted into the draft, never echoed."""
-    draft = await load_draft(state)
     if message.text is None:
+        draft = await load_draft(state)
         await ask(message, state, "password", draft, error=_("Send the password as text."))
         return
     try:
@@ -515,6 +231,7 @@ async def on_password(
         notice = _("🔒 I deleted your message with the password from the chat.")
     except TelegramAPIError:
         notice = _("⚠️ I could not delete your message with the password: please delete it.")
+    draft = await load_draft(state)
     try:
         sealed = mailing_settings.seal_password(parse_password(message.text))
     except InputError as exc:
@@ -612,8 +329,8 @@ async def _save(
     assert draft.host and draft.port and draft.security and draft.sender_email
     status = await message.answer(
         _("⏳ Checking {server}… This takes up to {seconds} s.").format(
-            server=quote(f"{draft.host}:{draft.port}"),
-            seconds=_seconds(mailing_settings.smtp_timeout),
+            server=escape(f"{draft.host}:{draft.port}"),
+            seconds=seconds_text(mailing_settings.smtp_timeout),
         )
     )
     result = await mailing_settings.save_and_verify(draft, user_id)
@@ -671,7 +388,7 @@ async def on_test_address(
         to = parse_email(message.text or "")
     except InputError as exc:
         smtp = (await mailing_settings.current()).smtp
-        markup = test_keyboard(smtp.sender_email) if smtp else None
+        markup = address_keyboard(smtp.sender_email) if smtp else None
         await message.answer(
             f"❗ {reason_text(exc.reason)}\n\n"
             + _("Type the email address to send a test email to."),
@@ -691,7 +408,7 @@ async def _send_test(
 ) -> None:
     """Send the test email through the settings in force and report like a verification."""
     await state.update_data(test_to=to)
-    status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=quote(to)))
+    status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=escape(to)))
     result = await mailing_settings.send_test(
         to,
         user_id,
@@ -708,7 +425,7 @@ async def _send_test(
             + _(
                 "The test email to {to} was sent. If it is not in the inbox within a few "
                 "minutes, look in the spam folder."
-            ).format(to=quote(to))
+            ).format(to=escape(to))
         )
         return
     smtp = (await mailing_settings.current()).smtp

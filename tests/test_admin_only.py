@@ -15,11 +15,30 @@ from tests.conftest import ADMIN, STRANGER, RunningBot
 
 # One real payload per callback factory: what an admin's button would carry.
 SAMPLES: dict[str, list[str]] = {
-    "MenuCb": ["menu:guests", "menu:language", "menu:help"],
+    "MenuCb": [
+        "menu:guests",
+        "menu:language",
+        "menu:help",
+        "menu:new",
+        "menu:history",
+        "menu:settings",
+    ],
     "GuestsCb": ["gst:import", "gst:search", "gst:export"],
     "CardCb": ["card:1"],
     "LangCb": ["lang:ru", "lang:en"],
     "NavCb": ["nav:cancel"],
+    "NmNavCb": ["nmn:back", "nmn:cancel", "nmn:skip", "nmn:resume", "nmn:restart"],
+    "NmSegmentCb": ["nms:1"],
+    "CalendarCb": ["cal:day:2030:1:15", "cal:month:2030:2:0", "cal:today:0:0:0", "cal:noop:0:0:0"],
+    "NmTimeCb": ["nmt:now", "nmt:1830"],
+    "NmChannelCb": ["nmc:toggle:telegram", "nmc:off:email", "nmc:done:"],
+    "NmModeCb": ["nmm:all", "nmm:priority-telegram"],
+    "NmPreviewCb": ["nmp:confirm", "nmp:edit", "nmp:test", "nmp:test_tg", "nmp:test_email"],
+    "NmEditCb": ["nme:text", "nme:date"],
+    "HistoryCb": ["hist:open:1:0:", "hist:cancel:1:0:", "hist:move:1:0:", "hist:time:0:0:1830"],
+    "SettingsCb": ["cfg:smtp", "cfg:test", "cfg:email_on", "cfg:email_off", "cfg:tg_on"],
+    "SmtpFormCb": ["smtp:host:skip:", "smtp:security:set:tls", "smtp:confirm:save:"],
+    "RunCb": ["run:pause:1", "run:resume:1", "run:cancel_yes:1", "run:unknown:1", "run:now:1"],
 }
 
 

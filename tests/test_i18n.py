@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 from bot.catalogs import read_catalog
-from tests.conftest import ADMIN, OTHER_ADMIN, GUEST, RunningBot, BotFactory
+from tests.conftest import ADMIN, GUEST, OTHER_ADMIN, BotFactory, RunningBot
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "__": None, "lazy_gettext": None}

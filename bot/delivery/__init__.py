@@ -1,0 +1,1 @@
+"""The delivery engine: runs of mailings, channel senders, the rate limiter, progress."""

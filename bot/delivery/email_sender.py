@@ -1,0 +1,250 @@
+"""The email channel: one mailing's emails over a small pool of kept-open SMTP connections.
+
+Each worker owns one connection (SMTP_POOL_SIZE of them), opened as the verified
+settings say (TLS, STARTTLS, AUTH) and reused for every message; a dropped one
+is reopened. 4xx answers and drops before the message was handed over are
+retried with backoff; 5xx fail the row, and a refused mailbox (550, 551, 553 or
+5.1.x) marks the address bounced. A drop after the message body was sent is
+`unknown`: the server may have taken it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+
+import aiosmtplib
+
+from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
+from bot.delivery.email_message import build_email
+from bot.render import RenderContext, render_email_html, render_plain, render_subject
+from bot.smtp import SmtpConfig
+from storage.deliveries import PendingDelivery
+from storage.mailings import Mailing
+
+log = logging.getLogger(__name__)
+
+_BOUNCE_CODES = frozenset({550, 551, 553})
+
+
+def unsubscribe_token(guest_id: int, key: bytes) -> str:
+    """A token naming the guest in an unsubscribe request, unforgeable without the key."""
+    digest = hmac.new(key, f"unsubscribe:{guest_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{guest_id}-{digest[:16]}"
+
+
+def check_unsubscribe_token(token: str, key: bytes) -> int | None:
+    """The guest id an unsubscribe token names, or None when it is not one of ours."""
+    guest, _, _ = token.strip().partition("-")
+    if not guest.isdigit():
+        return None
+    return int(guest) if hmac.compare_digest(unsubscribe_token(int(guest), key), token) else None
+
+
+def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
+    """True for a refusal saying the mailbox does not exist or is not allowed."""
+    return exc.code in _BOUNCE_CODES or exc.message.lstrip().startswith("5.1.")
+
+
+def _image_subtype(path: str) -> str:
+    """The MIME subtype of a stored image by its extension (images are JPEG or PNG)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}.get(
+        suffix, "jpeg"
+    )
+
+
+async def open_connection(cfg: SmtpConfig) -> aiosmtplib.SMTP:
+    """A logged-in SMTP connection as the settings say; ChannelDown when it cannot be had."""
+    client = aiosmtplib.SMTP(
+        hostname=cfg.host,
+        port=cfg.port,
+        use_tls=cfg.security == "tls",
+        start_tls=False,
+        validate_certs=cfg.validate_certs,
+        tls_context=cfg.tls_context,
+        timeout=cfg.timeout,
+    )
+    try:
+        await client.connect()
+        await client.ehlo()
+        if cfg.security == "starttls":
+            if not client.supports_extension("starttls"):
+                raise ChannelDown("no_starttls", "the server no longer offers STARTTLS", fatal=True)
+            await client.starttls()
+            await client.ehlo()
+        if cfg.username:
+            password = cfg.password.get_secret_value() if cfg.password else ""
+            await client.login(cfg.username, password)
+    except ChannelDown:
+        client.close()
+        raise
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        client.close()
+        raise ChannelDown(
+            "auth_failed",
+            f"the SMTP server refused the login: {exc.code} {exc.message}",
+            fatal=True,
+        ) from None
+    except ssl.SSLCertVerificationError as exc:
+        client.close()
+        text = f"the SMTP server's certificate is not valid: {exc.verify_message}"
+        raise ChannelDown("cert_invalid", text, fatal=True) from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        client.close()
+        text = f"cannot connect to {cfg.host}:{cfg.port}: {type(exc).__name__}: {exc}"
+        raise ChannelDown("smtp_unreachable", short(text)) from None
+    return client
+
+
+class EmailSender:
+    """Sends one mailing to guests' mailboxes over `workers` kept-open connections."""
+
+    channel = "email"
+
+    def __init__(
+        self,
+        config: SmtpConfig | None,
+        mailing: Mailing,
+        ctx: Callable[[], RenderContext],
+        *,
+        data_dir: Path,
+        workers: int,
+        token_key: bytes,
+    ) -> None:
+        """Send `mailing` through the SMTP server of `config` (None: email is not set up)."""
+        self.config = config
+        self.mailing = mailing
+        self.ctx = ctx
+        self.data_dir = data_dir
+        self.workers = workers
+        self.claim_ahead = workers  # one row waiting per connection
+        self.token_key = token_key
+        self._clients: list[aiosmtplib.SMTP | None] = [None] * workers
+        self._image: bytes | None = None
+        domain = config.sender_email.rsplit("@", 1)[-1] if config else "localhost"
+        self.domain = domain
+        self.image_cid = f"mailing-{mailing.id}-image@{domain}" if mailing.image_path else None
+        self.connects = 0
+
+    async def ready(self, slot: int) -> None:
+        """Make sure worker `slot` holds an open connection."""
+        if self.config is None:
+            raise ChannelDown("smtp_not_configured", "email is not set up (/settings)", fatal=True)
+        if self.mailing.image_path and self._image is None:
+            path = self.data_dir / self.mailing.image_path
+            try:
+                self._image = await asyncio.to_thread(path.read_bytes)
+            except OSError as exc:
+                text = f"the image {path} cannot be read: {exc.strerror}"
+                raise ChannelDown("image_missing", text, fatal=True) from None
+        client = self._clients[slot]
+        if client is None or not client.is_connected:
+            self._clients[slot] = await open_connection(self.config)
+            self.connects += 1
+
+    async def close(self) -> None:
+        """Say QUIT on every open connection."""
+        for slot, client in enumerate(self._clients):
+            self._clients[slot] = None
+            if client is not None and client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    await client.quit(timeout=5)
+                client.close()
+
+    def message_bytes(self, row: PendingDelivery) -> tuple[bytes, str]:
+        """The personalised email for a row, as bytes, and its Message-ID."""
+        assert self.config is not None
+        recipient, ctx = recipient_of(row), self.ctx()
+        template = self.mailing.text_html or ""
+        names = [p for p in (row.first_name, row.last_name) if p]
+        message = build_email(
+            sender_email=self.config.sender_email,
+            sender_name=self.config.sender_name,
+            to_email=row.address,
+            to_name=" ".join(names) or None,
+            subject=render_subject(self.mailing.subject or self.mailing.name, recipient, ctx),
+            html=render_email_html(template, recipient, ctx, image_cid=self.image_cid),
+            plain=render_plain(template, recipient, ctx),
+            image=self._image,
+            image_subtype=_image_subtype(self.mailing.image_path or ""),
+            image_cid=self.image_cid,
+            unsubscribe_token=unsubscribe_token(row.guest_id, self.token_key),
+            message_id_domain=self.domain,
+        )
+        message_id = next(str(v) for k, v in message.raw_items() if k == "Message-ID")
+        return message.as_bytes(), message_id
+
+    async def send(self, slot: int, row: PendingDelivery) -> Result:
+        """Hand one email to the server: MAIL, RCPT, DATA on this worker's connection."""
+        assert self.config is not None
+        try:
+            raw, message_id = self.message_bytes(row)
+        except (ValueError, UnicodeError) as exc:
+            return Result("failed", "bad_message", short(f"the email cannot be built: {exc}"))
+        tries = 0
+        while True:
+            stage = "connect"
+            try:
+                await self.ready(slot)
+                client = self._clients[slot]
+                assert client is not None
+                stage = "mail"
+                await client.mail(self.config.sender_email)
+                stage = "rcpt"
+                await client.rcpt(row.address)
+                stage = "data"
+                await client.data(raw)
+                return Result.sent(message_id)
+            except ChannelDown as exc:
+                return Result("pending", exc.code, exc.text, channel_failure=True)
+            except aiosmtplib.SMTPResponseException as exc:
+                answer = f"{exc.code} {exc.message}"
+                await self._reset(slot)
+                if 400 <= exc.code < 500:
+                    tries += 1
+                    if tries >= MAX_TRIES:
+                        text = f"the server kept deferring ({stage}): {answer}"
+                        return Result("failed", "smtp_deferred", short(text), channel_failure=True)
+                    await asyncio.sleep(backoff(tries))
+                    continue
+                if stage == "rcpt" and _is_bounce(exc):
+                    text = f"the mailbox was refused: {answer}"
+                    return Result("failed", "bounced", short(text), mark_guest="email_bounced")
+                refused = stage == "rcpt"
+                text = f"the server refused the email ({stage}): {answer}"
+                return Result("failed", "smtp_refused", short(text), channel_failure=not refused)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                self._drop(slot)
+                detail = f"{type(exc).__name__}: {exc}"
+                if stage == "data":
+                    text = f"the connection broke while the email was handed over ({detail})"
+                    return Result("unknown", "no_answer", short(f"{text}; it may have arrived"))
+                tries += 1
+                if tries >= MAX_TRIES:
+                    text = f"the connection keeps breaking: {detail}"
+                    return Result("pending", "smtp_unreachable", short(text), channel_failure=True)
+                log.info("SMTP connection %d dropped at %s (%s); reconnecting", slot, stage, detail)
+                await asyncio.sleep(backoff(tries))
+
+    async def _reset(self, slot: int) -> None:
+        """RSET after a refusal, so the connection is ready for the next envelope."""
+        client = self._clients[slot]
+        if client is None:
+            return
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            self._drop(slot)
+
+    def _drop(self, slot: int) -> None:
+        """Forget a broken connection; the next send opens a new one."""
+        client, self._clients[slot] = self._clients[slot], None
+        if client is not None:
+            client.close()

@@ -1,0 +1,441 @@
+"""The delivery engine: starts, pauses, resumes and cancels mailing runs; recovers at start.
+
+The database is the truth: a run is a mailing in status `running` plus its
+delivery rows, so after any stop the engine picks up where the rows say. The
+Telegram limiter is the engine's, one for the whole bot, shared by every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+
+from bot.delivery.base import Sender
+from bot.delivery.email_sender import EmailSender
+from bot.delivery.limiter import RateLimiter
+from bot.delivery.notices import failed_text, missed_text, paused_text
+from bot.delivery.progress import Progress, RunKeyboards, notify, summary
+from bot.delivery.run import MailingRun, RunOptions
+from bot.delivery.senders import Today, telegram_workers
+from bot.delivery.telegram_sender import TelegramSender
+from bot.secrets import KEY_FILE, SecretBox
+from bot.smtp import SmtpConfig
+from storage.db import Database
+from storage.deliveries import DeliveryRepository
+from storage.delivery_writer import DeliveryWriter
+from storage.mailings import Mailing, MailingRepository
+from storage.prefs import AdminPrefsRepository
+from storage.segments import SegmentRepository
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.mailing_settings import MailingSettingsService
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 20.0
+CHECKPOINT_SECONDS = 5.0
+DEFAULT_POOL_SIZE = 3
+DEFAULT_FAILURE_LIMIT = 20
+
+
+@dataclass
+class _Active:
+    """A run the engine is driving."""
+
+    run: MailingRun
+    progress: Progress
+    smtp: SmtpConfig | None
+    task: asyncio.Task[None] | None = None
+    notices: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class DeliveryEngine:
+    """Runs mailings: launch, pause, resume, cancel, resend unknown; recovers after a crash."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        settings: Settings,
+        mailing_settings: MailingSettingsService | None,
+        i18n: I18n,
+        *,
+        keyboards: RunKeyboards | None = None,
+    ) -> None:
+        """The engine of one bot; `start()` opens its own database connection."""
+        self.db = db
+        self.bot = bot
+        self.settings = settings
+        self.mailing_settings = mailing_settings
+        self.i18n = i18n
+        self.keyboards = keyboards
+        self.limiter = RateLimiter(settings.telegram_rate)
+        self.pool_size = int(getattr(settings, "smtp_pool_size", DEFAULT_POOL_SIZE))
+        self.failure_limit = int(getattr(settings, "channel_failure_limit", DEFAULT_FAILURE_LIMIT))
+        self.telegram_workers = telegram_workers(settings.telegram_rate)
+        self._store: Database | None = None
+        self._writer: DeliveryWriter | None = None
+        self._active: dict[int, _Active] = {}
+        self._lock = asyncio.Lock()
+        self._token_key = b""
+        self._started = asyncio.Event()
+        self._checkpoints: asyncio.Task[None] | None = None
+
+    @property
+    def store(self) -> Database:
+        """The engine's own connection (its hot path does not queue behind the handlers')."""
+        if self._store is None:
+            raise RuntimeError("the delivery engine is not started")
+        return self._store
+
+    @property
+    def writer(self) -> DeliveryWriter:
+        """The hot path's connection (claims, finishes, pending pages)."""
+        if self._writer is None:
+            raise RuntimeError("the delivery engine is not started")
+        return self._writer
+
+    @property
+    def repo(self) -> DeliveryRepository:
+        """The engine's SQL."""
+        return DeliveryRepository(self.store)
+
+    def running(self, mailing_id: int) -> bool:
+        """True while the engine drives a run of this mailing."""
+        return mailing_id in self._active
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        """Open the engine's connection, then recover: in-flight rows -> unknown, resume runs."""
+        self._store = await Database(self.settings.database_path).open()
+        self._writer = await DeliveryWriter(self.settings.database_path).open()
+        SecretBox.load_or_create(self.settings.data_dir)
+        key = (self.settings.data_dir / KEY_FILE).read_bytes().strip()
+        self._token_key = hashlib.sha256(b"probonus-unsubscribe:" + key).digest()
+        await self.recover()
+        self._checkpoints = asyncio.create_task(self._checkpointer(), name="delivery-checkpoint")
+        self._started.set()
+
+    async def _checkpointer(self) -> None:
+        """Fold the WAL back into the database file every few seconds while runs go on.
+
+        The hot path's connection never checkpoints (that would sync a file on the
+        event loop); this one runs on the engine's other connection, in its thread.
+        """
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            if self._active and self._store is not None:
+                try:
+                    await self._store.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
+                except Exception as exc:  # a busy checkpoint is tried again next time
+                    log.info("WAL checkpoint skipped: %s", exc)
+
+    async def _ready(self) -> None:
+        """Wait until start() has recovered (an admin may press a button in the meantime)."""
+        try:
+            await asyncio.wait_for(self._started.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            raise RuntimeError("the delivery engine did not start") from None
+
+    async def stop(self) -> None:
+        """Stop every run (in-flight sends finish and are written); they resume at next start."""
+        self._started.clear()
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
+        for active in self._active.values():
+            active.run.stop("shutdown")
+        tasks = [a.task for a in self._active.values() if a.task is not None]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def recover(self) -> None:
+        """After a crash: rows left `sending` become `unknown`; `running` mailings resume."""
+        async with self._lock:
+            unknown = await self.repo.recover()
+            if unknown:
+                log.warning("%d deliveries were in flight when the bot stopped: unknown", unknown)
+            for mailing_id in await self.repo.mailings_in(["running"]):
+                if mailing_id not in self._active:
+                    log.info("resuming mailing %d", mailing_id)
+                    await self._spawn(mailing_id)
+
+    # ------------------------------------------------------------------ admin actions
+    async def launch(self, mailing_id: int, launched_by: int | None = None) -> bool:
+        """Start a scheduled (or missed) mailing now; False if it is not in such a state."""
+        await self._ready()
+        async with self._lock:
+            if mailing_id in self._active:
+                return False
+            if not await self.repo.move(mailing_id, "running", ("scheduled", "missed")):
+                return False
+            await self.repo.start_run(mailing_id, launched_by)
+            await self._spawn(mailing_id)
+            return True
+
+    async def pause(self, mailing_id: int) -> bool:
+        """Pause a running mailing; rows in flight finish, the rest stay pending."""
+        await self._ready()
+        async with self._lock:
+            if not await self.repo.move(mailing_id, "paused", ("running",)):
+                return False
+            active = self._active.get(mailing_id)
+            if active is not None:
+                active.run.stop("pause")
+            return True
+
+    async def resume(self, mailing_id: int) -> bool:
+        """Resume a paused mailing, or the paused channels of a running one."""
+        await self._ready()
+        async with self._lock:
+            active = self._active.get(mailing_id)
+            if active is not None and active.run.sending and not active.run.stopping:
+                paused = sorted(active.run.paused_channels)
+                if not paused:
+                    return False
+                active.smtp = await self._smtp_config()
+                await self.repo.set_paused_channels(mailing_id, [])
+                return all(active.run.resume_channel(c) for c in paused)
+            if active is not None and active.task is not None:
+                await asyncio.wait([active.task], timeout=STOP_TIMEOUT)
+            if await self.repo.status(mailing_id) != "paused":
+                return False
+            await self.repo.set_paused_channels(mailing_id, [])
+            if not await self.repo.move(mailing_id, "running", ("paused",)):
+                return False
+            await self._spawn(mailing_id)
+            return True
+
+    async def cancel(self, mailing_id: int) -> bool:
+        """Cancel a mailing; its unsent rows end `skipped` ("cancelled")."""
+        await self._ready()
+        async with self._lock:
+            status = await self.repo.status(mailing_id)
+            if status in ("scheduled", "missed"):
+                return await self.repo.cancel(mailing_id, ("scheduled", "missed"))
+            if status not in ("running", "paused"):
+                return False
+            active = self._active.get(mailing_id)
+            if active is not None:
+                active.run.stop("cancel")
+                if active.task is not None:
+                    await asyncio.wait([active.task], timeout=STOP_TIMEOUT)
+            cancelled = await self.repo.cancel(mailing_id, ("running", "paused"))
+            if cancelled and active is not None:
+                active.run.counts = await self.repo.counts(mailing_id)
+                await self._close_progress(active, "cancelled")
+            return cancelled
+
+    async def resend_unknown(self, mailing_id: int) -> int:
+        """Send the mailing's `unknown` rows again (the admin's decision); returns how many."""
+        await self._ready()
+        async with self._lock:
+            status = await self.repo.status(mailing_id)
+            if status not in ("running", "paused", "completed"):
+                return 0
+            count = await self.repo.resend_unknown(mailing_id)
+            if count and status == "completed":
+                await self.repo.move(mailing_id, "running", ("completed",))
+                await self._spawn(mailing_id)
+            return count
+
+    async def notify_missed(self, mailing: Mailing, late_minutes: int, grace: int) -> None:
+        """Tell the mailing's author it was missed, with a button to send it now."""
+        locale = await self._admin_locale(mailing.created_by)
+        when = mailing.scheduled_at.astimezone(self.settings.tz).strftime("%d.%m.%Y %H:%M")
+        text = missed_text(self.i18n, locale, mailing.name, when, late_minutes, grace)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            markup = self.keyboards.send_now(mailing.id) if self.keyboards else None
+        await notify(self.bot, mailing.created_by, text, markup, self.limiter)
+
+    # ------------------------------------------------------------------ runs
+    async def _spawn(self, mailing_id: int) -> None:
+        """Build the run of a `running` mailing and start its task."""
+        mailing = await MailingRepository(self.store).get(mailing_id)
+        if mailing is None:
+            raise LookupError(f"mailing {mailing_id} does not exist")
+        await self.repo.start_run(mailing_id, None)
+        today = Today(mailing.locale, self.settings)
+        holder: dict[str, _Active] = {}
+
+        def make_sender(channel: str) -> Sender:
+            """A fresh sender for a channel of this run."""
+            if channel == "telegram":
+                return TelegramSender(
+                    self.bot,
+                    self.limiter,
+                    mailing,
+                    today,
+                    data_dir=self.settings.data_dir,
+                    workers=self.telegram_workers,
+                    save_file_id=lambda file_id: self.repo.set_image_file_id(mailing_id, file_id),
+                )
+            return EmailSender(
+                holder["active"].smtp,
+                mailing,
+                today,
+                data_dir=self.settings.data_dir,
+                workers=self.pool_size,
+                token_key=self._token_key,
+            )
+
+        options = RunOptions(self.failure_limit, self.i18n)
+        run = MailingRun(
+            mailing,
+            self.repo,
+            self.writer,
+            SegmentRepository(self.store),
+            options,
+            make_sender,
+            today.date,
+        )
+        state = await self.repo.run_state(mailing_id)
+        admin = (state.launched_by if state else None) or mailing.created_by
+        progress = Progress(
+            self.bot,
+            self.i18n,
+            await self._admin_locale(admin),
+            admin,
+            mailing.name,
+            lambda: run.counts,
+            self.keyboards,
+            mailing_id,
+            self.limiter,
+        )
+        active = _Active(run, progress, await self._smtp_config())
+        holder["active"] = active
+        self._active[mailing_id] = active
+        active.task = asyncio.create_task(self._drive(active), name=f"mailing-{mailing_id}")
+
+    async def _drive(self, active: _Active) -> None:
+        """Run one mailing to its end and record how it ended."""
+        run, mailing_id = active.run, active.run.mailing.id
+        try:
+            await run.populate()
+            if not run.stopping:
+                state = await self.repo.run_state(mailing_id)
+                run.counts = await self.repo.counts(mailing_id)
+                message_id = await active.progress.open(
+                    state.progress_message_id if state else None
+                )
+                if message_id is not None:
+                    await self.repo.set_progress_message(
+                        mailing_id, active.progress.chat_id, message_id
+                    )
+                run.on_change = active.progress.changed
+                run.on_channel_paused = lambda channel, reason, count: self._notice(
+                    active, self._channel_paused(active, channel, reason, count)
+                )
+                await run.send(state.paused_channels if state else ())
+            await self._finish(active)
+        except Exception as exc:
+            log.exception("mailing %d stopped by an error", mailing_id)
+            await self._failed(active, exc)
+        finally:
+            for notice in list(active.notices):
+                with contextlib.suppress(Exception):
+                    await notice
+            if self._active.get(mailing_id) is active:
+                del self._active[mailing_id]
+
+    async def _finish(self, active: _Active) -> None:
+        """Record the end of a run that was not stopped by an exception."""
+        run, mailing_id = active.run, active.run.mailing.id
+        if run.stop_reason == "shutdown":
+            await self._close_progress(active, "stopped", final=False)
+        elif run.stop_reason == "pause":
+            await self._close_progress(active, "paused", final=False)
+        elif run.stop_reason == "cancel":
+            return  # cancel() writes the end once the rows are skipped
+        elif run.paused_channels:
+            await self.repo.move(mailing_id, "paused", ("running",))
+            await self._close_progress(active, "paused", final=False)
+        elif await self.repo.move(mailing_id, "completed", ("running",)):
+            await self._close_progress(active, "completed")
+
+    async def _failed(self, active: _Active, exc: Exception) -> None:
+        """A run broke on an unexpected error: pause the mailing and tell the admin why."""
+        mailing_id = active.run.mailing.id
+        with contextlib.suppress(Exception):
+            await self.repo.set_paused_channels(mailing_id, [], f"{type(exc).__name__}: {exc}")
+            await self.repo.move(mailing_id, "paused", ("running",))
+            await self._close_progress(active, "paused", final=False)
+            locale, error = active.progress.locale, f"{type(exc).__name__}: {exc}"
+            text = failed_text(self.i18n, locale, active.run.mailing.name, error)
+            await notify(
+                self.bot, active.progress.chat_id, text, self._paused_markup(active), self.limiter
+            )
+
+    async def _close_progress(self, active: _Active, state: str, *, final: bool = True) -> None:
+        """Show the final state in the progress message; a summary when the run is over."""
+        text = None
+        if final:
+            name = active.run.mailing.name
+            text = summary(self.i18n, active.progress.locale, state, name, active.run.counts)
+        await active.progress.close(state, text)
+
+    def _notice(self, active: _Active, coro: Any) -> None:
+        """Run a notice in the background (the pipeline that raised it keeps going)."""
+        task = asyncio.create_task(coro)
+        active.notices.add(task)
+        task.add_done_callback(active.notices.discard)
+
+    async def _channel_paused(self, active: _Active, channel: str, reason: str, count: int) -> None:
+        """Record a paused channel and tell the admin, with Resume."""
+        mailing = active.run.mailing
+        paused = sorted(active.run.paused_channels | {channel})
+        await self.repo.set_paused_channels(mailing.id, paused, f"{channel}: {reason}")
+        text = paused_text(
+            self.i18n,
+            active.progress.locale,
+            mailing.name,
+            channel,
+            reason,
+            count,
+            self.failure_limit,
+        )
+        await notify(
+            self.bot, active.progress.chat_id, text, self._paused_markup(active), self.limiter
+        )
+
+    def _paused_markup(self, active: _Active) -> InlineKeyboardMarkup | None:
+        """Resume / Cancel under a notice about a paused mailing or channel."""
+        if self.keyboards is None:
+            return None
+        with self.i18n.context(), self.i18n.use_locale(active.progress.locale):
+            return self.keyboards.controls(active.run.mailing.id, "paused", 0)
+
+    async def _smtp_config(self) -> SmtpConfig | None:
+        """The verified SMTP settings (None when email is not set up or cannot be decrypted)."""
+        if self.mailing_settings is None:
+            return None
+        try:
+            return await self.mailing_settings.smtp_config()
+        except Exception as exc:
+            log.error("the SMTP settings cannot be used: %s", exc)
+            return None
+
+    async def _admin_locale(self, admin_id: int) -> str:
+        """The admin's interface language (their choice, else LOCALE)."""
+        choices = await AdminPrefsRepository(self.db).locales()
+        return choices.get(admin_id, self.settings.locale)

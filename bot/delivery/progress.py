@@ -1,0 +1,286 @@
+"""What the admin sees of a run: one progress message edited at most every 3 s, a summary.
+
+Also the engine's other notices to an admin (a missed mailing, a paused channel).
+Everything here talks to the admin directly, outside the broadcast limiter: the
+broadcast runs below Telegram's limit, leaving room for the admin's chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.delivery.limiter import RateLimiter
+from storage.deliveries import Counts
+
+log = logging.getLogger(__name__)
+
+EDIT_INTERVAL = 3.0
+_RATE_WINDOW = 30.0
+CHANNEL_NAMES = {"telegram": "Telegram", "email": "Email"}
+
+
+class RunKeyboards(Protocol):
+    """Buttons the engine puts under its messages (made by the handlers layer)."""
+
+    def controls(self, mailing_id: int, status: str, unknown: int) -> InlineKeyboardMarkup | None:
+        """Pause / Resume / Cancel / Resend unknown, as fits the status."""
+
+    def send_now(self, mailing_id: int) -> InlineKeyboardMarkup:
+        """The "Send now" button under a missed mailing's notice."""
+
+
+def duration(seconds: float) -> str:
+    """A duration for people: "2 h 05 min", "3 min 07 s", "12 s"."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("{hours} h {minutes:02d} min").format(hours=hours, minutes=minutes)
+    if minutes:
+        return _("{minutes} min {seconds:02d} s").format(minutes=minutes, seconds=secs)
+    return _("{seconds} s").format(seconds=secs)
+
+
+class Progress:
+    """The launching admin's progress message of one mailing run."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        i18n: I18n,
+        locale: str,
+        chat_id: int,
+        name: str,
+        counts: Callable[[], Counts],
+        keyboards: RunKeyboards | None,
+        mailing_id: int,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        """Report on mailing `name` to `chat_id` in `locale`; `counts` gives the live counters."""
+        self.bot, self.i18n, self.locale = bot, i18n, locale
+        self.chat_id, self.name, self.counts = chat_id, name, counts
+        self.keyboards, self.mailing_id = keyboards, mailing_id
+        self.limiter = limiter
+        self.message_id: int | None = None
+        self.started = time.monotonic()
+        self._samples: deque[tuple[float, int]] = deque()
+        self._shown = ""
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.state = "running"
+
+    def _done(self) -> int:
+        """Rows finished so far (sent, failed, skipped, unknown)."""
+        c = self.counts()
+        return c.total("sent") + c.total("failed") + c.total("unknown")
+
+    def _rate(self) -> float:
+        """Messages per second over the last half minute."""
+        now = time.monotonic()
+        self._samples.append((now, self._done()))
+        while len(self._samples) > 2 and now - self._samples[0][0] > _RATE_WINDOW:
+            self._samples.popleft()
+        (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
+        return (n1 - n0) / (t1 - t0) if t1 - t0 >= 1 else 0.0
+
+    def text(self) -> str:
+        """The progress message as it should read now."""
+        with self.i18n.context(), self.i18n.use_locale(self.locale):
+            c = self.counts()
+            left = c.total("pending") + c.total("sending")
+            states = {
+                "running": _("running"),
+                "paused": _("paused"),
+                "completed": _("completed"),
+                "cancelled": _("cancelled"),
+                "stopped": _("stopped with the bot; resumes at start"),
+            }
+            lines = [
+                _("📨 <b>{name}</b> — {state}").format(
+                    name=html.escape(self.name), state=states.get(self.state, self.state)
+                ),
+                _("Sent: {sent} · failed: {failed} · skipped: {skipped} · left: {left}").format(
+                    sent=c.total("sent"),
+                    failed=c.total("failed"),
+                    skipped=c.total("skipped"),
+                    left=left,
+                ),
+            ]
+            if len(c.by_channel) > 1:
+                for channel in sorted(c.by_channel):
+                    total = sum(c.by_channel[channel].values())
+                    lines.append(
+                        _("{channel}: sent {sent} of {total}").format(
+                            channel=CHANNEL_NAMES.get(channel, channel),
+                            sent=c.channel(channel, "sent"),
+                            total=total,
+                        )
+                    )
+            if c.total("unknown"):
+                lines.append(
+                    _("Unknown (in flight when interrupted): {unknown}").format(
+                        unknown=c.total("unknown")
+                    )
+                )
+            if self.state == "running":
+                rate = self._rate()
+                eta = duration(left / rate) if rate > 0 and left else "—"
+                lines.append(
+                    _("Rate: {rate}/s · time left: {eta}").format(rate=f"{rate:.1f}", eta=eta)
+                )
+            else:
+                lines.append(
+                    _("Took {time}").format(time=duration(time.monotonic() - self.started))
+                )
+            return "\n".join(lines)
+
+    def markup(self) -> InlineKeyboardMarkup | None:
+        """The run's buttons for the current state."""
+        if self.keyboards is None:
+            return None
+        with self.i18n.context(), self.i18n.use_locale(self.locale):
+            return self.keyboards.controls(
+                self.mailing_id, self.state, self.counts().total("unknown")
+            )
+
+    async def open(self, message_id: int | None) -> int | None:
+        """Show the progress (editing `message_id` if it still exists); start the ticker."""
+        self.message_id = message_id
+        if self.message_id is None or not await self._edit(force=True):
+            self.message_id = await self._send(self.text(), self.markup())
+        self._task = asyncio.create_task(self._ticker(), name=f"progress-{self.mailing_id}")
+        return self.message_id
+
+    def changed(self) -> None:
+        """Counters moved; the ticker edits at its next turn."""
+        self._dirty.set()
+
+    async def close(self, state: str, summary: str | None = None) -> None:
+        """Stop the ticker, show the final state, and send the summary as a new message."""
+        self.state = state
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._edit(force=True)
+        if summary:
+            await self._send(summary, self.markup())
+
+    async def _ticker(self) -> None:
+        """Edit the message when something changed, at most every EDIT_INTERVAL seconds."""
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self._edit()
+            await asyncio.sleep(EDIT_INTERVAL)
+
+    async def _edit(self, *, force: bool = False) -> bool:
+        """Edit the progress message if its text changed; False when it cannot be edited."""
+        if self.message_id is None:
+            return False
+        text = self.text()
+        if text == self._shown and not force:
+            return True
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=self.chat_id,
+                message_id=self.message_id,
+                reply_markup=self.markup(),
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                self._shown = text
+                return True
+            log.info("progress message of mailing %d: %s", self.mailing_id, exc.message)
+            return False
+        except TelegramAPIError as exc:
+            log.info("progress message of mailing %d: %s", self.mailing_id, exc)
+            return False
+        self._shown = text
+        return True
+
+    async def _send(self, text: str, markup: InlineKeyboardMarkup | None) -> int | None:
+        """Send a new message to the admin; its id (None when Telegram refused)."""
+        message_id = await send_admin(self.bot, self.chat_id, text, markup, self.limiter)
+        if message_id is not None:
+            self._shown = text
+        return message_id
+
+
+async def send_admin(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    limiter: RateLimiter | None = None,
+) -> int | None:
+    """Send the engine's message to an admin, paced by the limiter, waiting out a 429;
+    the message id, or None when Telegram refused it (never raises)."""
+    for _attempt in range(3):
+        if limiter is not None:  # a new message counts towards the bot's rate
+            await limiter.acquire()
+        try:
+            message = await bot.send_message(chat_id, text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            if limiter is not None:
+                limiter.pause(exc.retry_after)
+            else:
+                await asyncio.sleep(exc.retry_after)
+            continue
+        except TelegramAPIError as exc:
+            log.warning("cannot tell admin %d: %s", chat_id, exc)
+            return None
+        return message.message_id
+    log.warning("cannot tell admin %d: Telegram kept asking to wait", chat_id)
+    return None
+
+
+async def notify(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    limiter: RateLimiter | None = None,
+) -> None:
+    """Tell an admin something (a missed mailing, a paused channel); never raises."""
+    await send_admin(bot, chat_id, text, markup, limiter)
+
+
+def summary(i18n: I18n, locale: str, state: str, name: str, counts: Counts) -> str:
+    """The final word on a run: how it ended and where every row stands."""
+    with i18n.context(), i18n.use_locale(locale):
+        titles = {
+            "completed": _("✅ Mailing “{name}” is complete."),
+            "cancelled": _("✖️ Mailing “{name}” was cancelled."),
+            "paused": _("⏸ Mailing “{name}” is paused."),
+        }
+        lines = [
+            titles.get(state, "{name}").format(name=html.escape(name)),
+            _("Sent: {sent}, failed: {failed}, skipped: {skipped}.").format(
+                sent=counts.total("sent"),
+                failed=counts.total("failed"),
+                skipped=counts.total("skipped"),
+            ),
+        ]
+        if counts.total("unknown"):
+            lines.append(
+                _(
+                    "Unknown: {unknown} (in flight when the bot stopped; they may have "
+                    "arrived). You can resend them."
+                ).format(unknown=counts.total("unknown"))
+            )
+        return "\n".join(lines)

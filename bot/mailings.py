@@ -1,0 +1,383 @@
+"""Mailing use-cases for the handlers: segments with counts, reach, checks, preview, create.
+
+Handlers keep the conversation; the rules live here (what a draft needs, how many
+guests each channel carries, the worst-case length of a text, when "now" is) and
+SQL stays in the repositories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+
+from bot.config import Settings
+from bot.delivery.email_message import build_email
+from bot.images import StoredImage, normalise_image
+from bot.render import (
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    Recipient,
+    RenderContext,
+    format_balance,
+    render_email_html,
+    render_plain,
+    render_subject,
+    render_telegram,
+    telegram_length,
+    telegram_text,
+)
+from bot.smtp import SmtpConfig, sanitize
+from storage.db import Database
+from storage.guests import Guest
+from storage.mailing_settings import ChannelSwitches, MailingSettingsRepository
+from storage.mailings import Mailing, MailingRepository
+from storage.segments import Reach, Segment, SegmentRepository
+
+log = logging.getLogger(__name__)
+
+NOW = "now"  # the time of a draft that goes at the moment of confirmation
+IMAGE_CID = "mailing-image@probonus"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A mailing being composed, as the conversation keeps it in FSM data (JSON)."""
+
+    name: str | None = None
+    segment_id: int | None = None
+    day: date | None = None
+    at: str | None = None  # "HH:MM" or NOW
+    channels: tuple[str, ...] = ()
+    mode: str = "all"
+    subject: str | None = None
+    text_html: str | None = None
+    image_path: str | None = None
+    image_file_id: str | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Draft:
+        day = data.get("day")
+        return cls(
+            name=data.get("name"),
+            segment_id=data.get("segment_id"),
+            day=date.fromisoformat(day) if day else None,
+            at=data.get("at"),
+            channels=tuple(data.get("channels") or ()),
+            mode=data.get("mode") or "all",
+            subject=data.get("subject"),
+            text_html=data.get("text_html"),
+            image_path=data.get("image_path"),
+            image_file_id=data.get("image_file_id"),
+        )
+
+    @property
+    def uses_email(self) -> bool:
+        return "email" in self.channels
+
+    @property
+    def uses_telegram(self) -> bool:
+        return "telegram" in self.channels
+
+    @property
+    def both_channels(self) -> bool:
+        return len(self.channels) == 2
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a mailing reaches: the segment's reach and what each channel will carry."""
+
+    reach: Reach
+    telegram: int
+    email: int
+    unreachable: int
+
+
+@dataclass(frozen=True)
+class LengthCheck:
+    """The longest the text can come out for the segment, against Telegram's limits."""
+
+    length: int
+    limit: int
+    split: bool  # with an image and over the caption limit: photo, then the text
+    may_be_empty: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.length <= self.limit
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Everything the preview shows."""
+
+    draft: Draft
+    segment: Segment
+    recipient: Recipient
+    guest: Guest | None  # None: the segment is empty, a sample guest stands in
+    rendered: str
+    audience: Audience
+    lengths: LengthCheck
+    scheduled_at: datetime | None  # None for "now"
+    ctx: RenderContext
+
+
+class MomentPassedError(ValueError):
+    """The chosen moment is already in the past."""
+
+    def __init__(self, moment: datetime, now: datetime) -> None:
+        super().__init__(f"{moment.isoformat()} is before {now.isoformat()}")
+        self.moment = moment
+        self.now = now
+
+
+def channels_in_order(channels: tuple[str, ...] | list[str], mode: str) -> tuple[str, ...]:
+    """Channels as stored: priority order for "priority-<first>", else Telegram first."""
+    chosen = set(channels)
+    if mode.startswith("priority-"):
+        first = mode.removeprefix("priority-")
+        return (first, *sorted(chosen - {first}, reverse=True))
+    return tuple(c for c in ("telegram", "email") if c in chosen)
+
+
+def audience_of(reach: Reach, channels: tuple[str, ...], mode: str) -> Audience:
+    """How many messages each channel will carry for the segment in the given mode."""
+    telegram = reach.telegram if "telegram" in channels else 0
+    email = reach.email if "email" in channels else 0
+    if len(channels) == 2 and mode == "priority-telegram":
+        email = reach.email - reach.both
+    elif len(channels) == 2 and mode == "priority-email":
+        telegram = reach.telegram - reach.both
+    if len(channels) == 2:
+        unreachable = reach.neither
+    elif "telegram" in channels:
+        unreachable = reach.total - reach.telegram
+    else:
+        unreachable = reach.total - reach.email
+    return Audience(reach, telegram, email, unreachable)
+
+
+class MailingService:
+    """The mailing rules between handlers and storage."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.settings = settings
+        self.mailings = MailingRepository(db)
+        self.segments = SegmentRepository(db)
+        self.channel_settings = MailingSettingsRepository(db)
+
+    # ------------------------------------------------------------ time
+    def today(self) -> date:
+        return datetime.now(self.settings.tz).date()
+
+    def now_local(self) -> datetime:
+        return datetime.now(self.settings.tz)
+
+    def context(self, draft: Draft | None = None) -> RenderContext:
+        """Rendering settings; for a draft, {today} is the day it goes out."""
+        ctx = RenderContext.now(self.settings.locale, self.settings.tz)
+        if draft is not None and draft.day is not None and draft.day > ctx.today:
+            return RenderContext(ctx.locale, draft.day)
+        return ctx
+
+    def moment(self, day: date, at: str) -> datetime | None:
+        """The moment of day + "HH:MM" in TIMEZONE (None for "now"); MomentPassedError."""
+        if at == NOW:
+            return None
+        clock = time.fromisoformat(at)
+        moment = datetime.combine(day, clock, tzinfo=self.settings.tz)
+        now = self.now_local()
+        if moment <= now:
+            raise MomentPassedError(moment, now)
+        return moment
+
+    # ------------------------------------------------------------ segments and reach
+    async def segments_with_counts(self) -> list[tuple[Segment, int]]:
+        """Every segment with its current guest count, "All guests" first."""
+        today = self.today()
+        found = []
+        for segment in await self.segments.list():
+            found.append((segment, await self.segments.count(segment, today=today)))
+        return found
+
+    async def segment(self, segment_id: int | None) -> Segment | None:
+        return None if segment_id is None else await self.segments.get(segment_id)
+
+    async def channel_switches(self) -> ChannelSwitches:
+        return await self.channel_settings.get_channels()
+
+    async def smtp_configured(self) -> bool:
+        return await self.channel_settings.get_smtp() is not None
+
+    async def audience(self, segment: Segment, channels: tuple[str, ...], mode: str) -> Audience:
+        reach = await self.segments.reach(segment, today=self.today())
+        return audience_of(reach, channels, mode)
+
+    # ------------------------------------------------------------ text checks
+    async def worst_recipient(self, segment: Segment) -> Recipient:
+        """A made-up guest with the segment's longest names and widest balance."""
+        longest = await self.segments.longest(segment, today=self.today())
+        balances = [Decimal(longest.max_balance_cents), Decimal(longest.min_balance_cents)]
+        widest = max(
+            (b.scaleb(-2) for b in balances),
+            key=lambda b: len(format_balance(b, self.settings.locale)),
+        )
+        return Recipient(
+            first_name="W" * longest.first_name or None,
+            last_name="W" * longest.last_name or None,
+            middle_name="W" * longest.middle_name or None,
+            balance=widest,
+        )
+
+    async def check_length(
+        self, template_html: str, segment: Segment, *, has_image: bool
+    ) -> LengthCheck:
+        """The worst-case length of the text for the segment and the limit that applies."""
+        ctx = self.context()
+        worst = await self.worst_recipient(segment)
+        length = telegram_length(render_telegram(template_html, worst, ctx))
+        nobody = Recipient(None, None, None, Decimal(0))
+        empty = not telegram_text(render_telegram(template_html, nobody, ctx)).strip()
+        split = has_image and length > TELEGRAM_CAPTION_LIMIT
+        return LengthCheck(length, TELEGRAM_TEXT_LIMIT, split, empty)
+
+    # ------------------------------------------------------------ preview
+    async def sample(self, segment: Segment, fallback: Recipient) -> tuple[Recipient, Guest | None]:
+        """A real guest of the segment to show the preview for, or the fallback when empty."""
+        guest = await self.segments.sample(segment, today=self.today())
+        return (Recipient.of(guest), guest) if guest else (fallback, None)
+
+    async def preview(self, draft: Draft, fallback: Recipient) -> Preview:
+        """Render the draft for a sample guest and count its audience."""
+        segment = await self.segment(draft.segment_id)
+        if segment is None:
+            raise LookupError("the draft's segment no longer exists")
+        recipient, guest = await self.sample(segment, fallback)
+        ctx = self.context(draft)
+        rendered = render_telegram(draft.text_html or "", recipient, ctx)
+        audience = await self.audience(segment, draft.channels, self.stored_mode(draft))
+        lengths = await self.check_length(
+            draft.text_html or "", segment, has_image=bool(draft.image_path)
+        )
+        scheduled = None
+        if draft.day and draft.at and draft.at != NOW:
+            scheduled = datetime.combine(
+                draft.day, time.fromisoformat(draft.at), tzinfo=self.settings.tz
+            )
+        return Preview(
+            draft, segment, recipient, guest, rendered, audience, lengths, scheduled, ctx
+        )
+
+    @staticmethod
+    def stored_mode(draft: Draft) -> str:
+        return draft.mode if draft.both_channels else "all"
+
+    # ------------------------------------------------------------ images
+    async def store_image(self, data: bytes) -> StoredImage:
+        """Check, clean and keep an uploaded image (in a thread: Pillow is CPU work)."""
+        return await asyncio.to_thread(normalise_image, data, self.settings.data_dir)
+
+    def image_file(self, relative_path: str) -> Path:
+        return self.settings.data_dir / relative_path
+
+    # ------------------------------------------------------------ mailings
+    async def create(self, draft: Draft, admin_id: int) -> Mailing:
+        """Store the draft as a scheduled mailing; "now" is this very moment.
+
+        Raises MomentPassedError when the chosen time went by during the conversation.
+        """
+        if not (draft.name and draft.segment_id and draft.day and draft.at and draft.channels):
+            raise ValueError("the draft is not complete")
+        when = self.moment(draft.day, draft.at) or datetime.now(UTC)
+        mode = self.stored_mode(draft)
+        return await self.mailings.create(
+            name=draft.name,
+            segment_id=draft.segment_id,
+            scheduled_at=when,
+            channels=channels_in_order(draft.channels, mode),
+            send_mode="priority" if mode.startswith("priority") else "all",
+            subject=draft.subject if draft.uses_email else None,
+            text_html=draft.text_html,
+            image_path=draft.image_path,
+            image_file_id=draft.image_file_id,
+            locale=self.settings.locale,
+            created_by=admin_id,
+        )
+
+    async def get(self, mailing_id: int) -> Mailing | None:
+        return await self.mailings.get(mailing_id)
+
+    async def recent(self, *, limit: int, offset: int) -> tuple[list[Mailing], int]:
+        """A page of the history list and the total number of mailings."""
+        return await self.mailings.recent(limit=limit, offset=offset), await self.mailings.count()
+
+    async def reschedule(self, mailing_id: int, day: date, at: str) -> datetime:
+        """Move a scheduled mailing; returns the new moment. MomentPassedError, LookupError."""
+        when = self.moment(day, at) or datetime.now(UTC)
+        if not await self.mailings.reschedule(mailing_id, when):
+            raise LookupError("the mailing is no longer scheduled")
+        return when
+
+    async def cancel(self, mailing_id: int) -> bool:
+        return await self.mailings.cancel(mailing_id)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.settings.tz)
+
+    # ------------------------------------------------------------ test email
+    async def send_test_email(
+        self, draft: Draft, recipient: Recipient, to: str, config: SmtpConfig
+    ) -> str | None:
+        """Send the draft's email, rendered for `recipient`, to `to`; the failure, or None."""
+        ctx = self.context(draft)
+        image: bytes | None = None
+        subtype: str | None = None
+        if draft.image_path:
+            path = self.image_file(draft.image_path)
+            image = await asyncio.to_thread(path.read_bytes)
+            subtype = "png" if path.suffix == ".png" else "jpeg"
+        template = draft.text_html or ""
+        message = build_email(
+            sender_email=config.sender_email,
+            sender_name=config.sender_name,
+            to_email=to,
+            to_name=None,
+            subject=render_subject(draft.subject or draft.name or "", recipient, ctx),
+            html=render_email_html(
+                template, recipient, ctx, image_cid=IMAGE_CID if image else None
+            ),
+            plain=render_plain(template, recipient, ctx),
+            image=image,
+            image_subtype=subtype,
+            image_cid=IMAGE_CID if image else None,
+            unsubscribe_token=None,
+            message_id_domain=config.sender_email.rsplit("@", 1)[-1],
+        )
+        password = config.password.get_secret_value() if config.password else None
+        try:
+            await aiosmtplib.send(
+                message,
+                sender=config.sender_email,
+                recipients=[to],
+                hostname=config.host,
+                port=config.port,
+                username=config.username or None,
+                password=password if config.username else None,
+                use_tls=config.security == "tls",
+                start_tls=config.security == "starttls",
+                validate_certs=config.validate_certs,
+                tls_context=config.tls_context,
+                timeout=config.timeout,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            detail = sanitize(str(exc) or type(exc).__name__, config.secrets())
+            log.info("test email to %s failed: %s", to, detail)
+            return detail
+        return None

@@ -1,0 +1,138 @@
+"""Fires each scheduled mailing at its moment (APScheduler 3), rebuilt from the database.
+
+The database is the truth: jobs are rebuilt at every start and a reconciliation
+pass every 30 s launches any due mailing a job missed. A mailing whose moment
+passed while the bot was down starts at once within MISSED_GRACE_MINUTES;
+later than that it becomes `missed` and its author is told, with "Send now".
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from storage.db import Database
+from storage.mailings import Mailing, MailingRepository
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.delivery.engine import DeliveryEngine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE_MINUTES = 60
+RECONCILE_SECONDS = 30
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _job_id(mailing_id: int) -> str:
+    """The APScheduler job id of a mailing."""
+    return f"mailing:{mailing_id}"
+
+
+class MailingScheduler:
+    """One job per scheduled mailing, plus a periodic pass over due ones."""
+
+    def __init__(self, db: Database, engine: DeliveryEngine, settings: Settings) -> None:
+        """Schedule in TIMEZONE; launch through `engine`."""
+        self.repo = MailingRepository(db)
+        self.engine = engine
+        self.grace = timedelta(
+            minutes=int(getattr(settings, "missed_grace_minutes", DEFAULT_GRACE_MINUTES))
+        )
+        self.scheduler = AsyncIOScheduler(timezone=settings.tz)
+
+    async def start(self) -> None:
+        """Start APScheduler, rebuild the jobs, and add the reconciliation pass."""
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self.reconcile,
+            IntervalTrigger(seconds=RECONCILE_SECONDS),
+            id="reconcile",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        await self.rebuild()
+
+    async def shutdown(self) -> None:
+        """Stop firing jobs (the database keeps every mailing)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def jobs(self) -> dict[int, datetime]:
+        """The mailing jobs now planned: mailing id -> moment (for tests and logs)."""
+        found: dict[int, datetime] = {}
+        for job in self.scheduler.get_jobs():
+            # Before the scheduler runs, a job has no next_run_time yet: its trigger tells.
+            when = getattr(job, "next_run_time", None) or getattr(job.trigger, "run_date", None)
+            if job.id.startswith("mailing:") and when is not None:
+                found[int(job.id.split(":", 1)[1])] = when
+        return found
+
+    async def rebuild(self) -> None:
+        """Drop every mailing job and plan one per scheduled mailing from the database."""
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("mailing:"):
+                job.remove()
+        for mailing in await self.repo.due(_FAR_FUTURE):
+            await self._place(mailing)
+        log.info("scheduler: %d mailing(s) planned", len(self.jobs()))
+
+    async def sync(self, mailing_id: int) -> None:
+        """Bring a mailing's job in line with the database (after create/reschedule/cancel)."""
+        job = self.scheduler.get_job(_job_id(mailing_id))
+        if job is not None:
+            job.remove()
+        mailing = await self.repo.get(mailing_id)
+        if mailing is not None and mailing.status == "scheduled":
+            await self._place(mailing)
+
+    async def reconcile(self) -> None:
+        """Launch (or mark missed) every scheduled mailing whose moment has come."""
+        now = datetime.now(UTC)
+        for mailing in await self.repo.due(now):
+            await self._due(mailing, now)
+
+    async def _place(self, mailing: Mailing) -> None:
+        """A job at the mailing's moment, or its due handling now when the moment passed."""
+        now = datetime.now(UTC)
+        if mailing.scheduled_at > now:
+            self.scheduler.add_job(
+                self._fire,
+                DateTrigger(run_date=mailing.scheduled_at),
+                args=[mailing.id],
+                id=_job_id(mailing.id),
+                replace_existing=True,
+                misfire_grace_time=None,  # our own grace rule decides, in _due
+            )
+        else:
+            await self._due(mailing, now)
+
+    async def _fire(self, mailing_id: int) -> None:
+        """The job of a mailing: launch it if it is still scheduled."""
+        mailing = await self.repo.get(mailing_id)
+        if mailing is not None and mailing.status == "scheduled":
+            await self._due(mailing, datetime.now(UTC))
+
+    async def _due(self, mailing: Mailing, now: datetime) -> None:
+        """Launch a due mailing within the grace period; otherwise mark it missed and tell."""
+        late = now - mailing.scheduled_at
+        if late <= self.grace:
+            if await self.engine.launch(mailing.id):
+                log.info(
+                    "mailing %d launched (%.0f s after its moment)",
+                    mailing.id,
+                    late.total_seconds(),
+                )
+            return
+        if await self.repo.set_status(mailing.id, "missed", expected="scheduled"):
+            minutes = int(late.total_seconds() // 60)
+            log.warning("mailing %d missed its moment by %d min", mailing.id, minutes)
+            grace = int(self.grace.total_seconds() // 60)
+            await self.engine.notify_missed(mailing, minutes, grace)

@@ -1,0 +1,348 @@
+"""Step 10: the preview as a guest will see it, with counts; Confirm, Edit, Send test, Cancel."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.mailing_settings import MailingSettingsService
+from bot.mailings import Draft, MailingService, MomentPassedError, Preview
+from bot.render import TELEGRAM_CAPTION_LIMIT, Recipient, render_subject, telegram_length
+from bot.secrets import SecretDecryptError
+from bot.validators import InputError, parse_email
+from handlers.formatting import quote
+from handlers.keyboards import main_menu
+from handlers.new_mailing.callbacks import NmEditCb, NmNavCb, NmPreviewCb
+from handlers.new_mailing.flow import NewMailing, applies, missing, show_step
+from handlers.new_mailing.texts import (
+    channels_text,
+    mode_name,
+    moment_text,
+    segment_title,
+)
+
+
+def sample_recipient() -> Recipient:
+    """Who the preview is shown for when the segment has no guests."""
+    return Recipient(_("Anna"), _("Smirnova"), _("Sergeevna"), Decimal("1250"))
+
+
+async def send_as_guest(
+    target: Message, rendered: str, image: str | FSInputFile | None
+) -> str | None:
+    """Send the message as guests get it; returns the photo's file_id when an image was sent.
+
+    With an image: the text as its caption when it fits (1024), else the photo and then
+    the text as a message of its own.
+    """
+    if image is None:
+        await target.answer(rendered)
+        return None
+    if telegram_length(rendered) <= TELEGRAM_CAPTION_LIMIT:
+        sent = await target.answer_photo(image, caption=rendered or None)
+    else:
+        sent = await target.answer_photo(image)
+        await target.answer(rendered)
+    return sent.photo[-1].file_id if sent.photo else None
+
+
+async def send_draft(
+    target: Message, state: FSMContext, preview: Preview, mailings: MailingService
+) -> None:
+    """The draft's Telegram message to the admin's chat; an uploaded image's file_id is kept."""
+    draft = preview.draft
+    image: str | FSInputFile | None = None
+    if draft.image_file_id:
+        image = draft.image_file_id
+    elif draft.image_path:
+        image = FSInputFile(mailings.image_file(draft.image_path))
+    file_id = await send_as_guest(target, preview.rendered, image)
+    if file_id and not draft.image_file_id:
+        await state.update_data(image_file_id=file_id)
+
+
+def preview_markup() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Confirm"), callback_data=NmPreviewCb(action="confirm"))
+    kb.button(text=_("✏️ Edit"), callback_data=NmPreviewCb(action="edit"))
+    kb.button(text=_("🧪 Send test to me"), callback_data=NmPreviewCb(action="test"))
+    kb.button(text=_("✖️ Cancel"), callback_data=NmNavCb(action="cancel"))
+    kb.adjust(1, 2, 1)
+    return kb.as_markup()
+
+
+def summary_text(preview: Preview, mailings: MailingService) -> str:
+    draft, audience = preview.draft, preview.audience
+    reach = audience.reach
+    if preview.guest is not None:
+        shown = _("Above is the message as {guest} will see it.").format(
+            guest=quote(preview.guest.full_name or preview.guest.phone)
+        )
+    else:
+        shown = _(
+            "Above is the message as a guest will see it (a sample guest: the segment is empty)."
+        )
+    when = (
+        _("{moment} ({tz})").format(
+            moment=moment_text(preview.scheduled_at), tz=mailings.settings.timezone
+        )
+        if preview.scheduled_at
+        else _("now, at confirmation")
+    )
+    if draft.channels == ("email",):
+        shown += " " + _("It goes by email only: send a test email to see the email itself.")
+    lines = [
+        _("<b>Preview of “{name}”</b>").format(name=quote(draft.name or "")),
+        shown,
+        "",
+        _("Segment: {segment} — {n} guests").format(
+            segment=segment_title(preview.segment), n=reach.total
+        ),
+        _("When: {when}").format(when=when),
+        _("Channels: {channels}").format(channels=channels_text(draft.channels)),
+    ]
+    if draft.both_channels:
+        lines.append(_("Send mode: {mode}").format(mode=mode_name(draft.mode)))
+    if draft.uses_email:
+        subject = render_subject(draft.subject or "", preview.recipient, preview.ctx)
+        lines.append(_("Email subject: {subject}").format(subject=quote(subject)))
+    lines += [
+        "",
+        _("Reachable by Telegram: {n}").format(n=reach.telegram),
+        _("Reachable by email: {n}").format(n=reach.email),
+        _("Reachable by neither: {n}").format(n=reach.neither),
+        _(
+            "Will be sent: Telegram {telegram}, email {email}; not reachable by the chosen "
+            "channels: {none}"
+        ).format(telegram=audience.telegram, email=audience.email, none=audience.unreachable),
+    ]
+    if preview.lengths.split:
+        lines.append(
+            _(
+                "ℹ️ The text is longer than a photo caption ({limit} characters): guests "
+                "get the photo, then the text as a separate message."
+            ).format(limit=TELEGRAM_CAPTION_LIMIT)
+        )
+    if not preview.lengths.ok:
+        lines.append(
+            _(
+                "⚠️ For the longest names in this segment the text comes to {length} characters; "
+                "Telegram allows {limit}. Edit the text before confirming."
+            ).format(length=preview.lengths.length, limit=preview.lengths.limit)
+        )
+    return "\n".join(lines)
+
+
+async def show_preview(target: Message, state: FSMContext, mailings: MailingService) -> None:
+    """Render the draft for a real guest of the segment, send it, then the summary."""
+    data = await state.get_data()
+    step = missing(data)
+    if step is not None:
+        await show_step(target, state, step, mailings)
+        return
+    try:
+        preview = await mailings.preview(Draft.from_data(data), sample_recipient())
+    except LookupError:
+        await target.answer(_("The chosen segment no longer exists. Choose another."))
+        await state.update_data(segment_id=None, editing=True)
+        await show_step(target, state, "segment", mailings)
+        return
+    await state.set_state(NewMailing.preview)
+    await state.update_data(editing=False)
+    await send_draft(target, state, preview, mailings)
+    await target.answer(summary_text(preview, mailings), reply_markup=preview_markup())
+
+
+def edit_markup(data: dict[str, object]) -> InlineKeyboardMarkup:
+    draft = Draft.from_data(dict(data))
+    labels = [
+        ("name", _("Name")), ("segment", _("Segment")), ("date", _("Date")), ("time", _("Time")),
+        ("channels", _("Channels")), ("mode", _("Send mode")), ("subject", _("Subject")),
+        ("text", _("Text")), ("image", _("Image")),
+    ]  # fmt: skip
+    kb = InlineKeyboardBuilder()
+    for step, label in labels:
+        if applies(step, draft):
+            kb.button(text=label, callback_data=NmEditCb(step=step))
+    kb.adjust(2)
+    kb.row(
+        InlineKeyboardButton(
+            text=_("« Back to preview"), callback_data=NmPreviewCb(action="show").pack()
+        )
+    )
+    return kb.as_markup()
+
+
+def test_markup() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📱 Telegram message to me"), callback_data=NmPreviewCb(action="test_tg"))
+    kb.button(text=_("📧 Email to an address"), callback_data=NmPreviewCb(action="test_email"))
+    kb.button(text=_("« Back to preview"), callback_data=NmPreviewCb(action="show"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+async def on_preview_button(
+    query: CallbackQuery, callback_data: NmPreviewCb, state: FSMContext, mailings: MailingService
+) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    action = callback_data.action
+    data = await state.get_data()
+    if action == "edit":
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=edit_markup(data))
+    elif action == "show":
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=preview_markup())
+    elif action == "test" and Draft.from_data(data).uses_email:
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=test_markup())
+    elif action in ("test", "test_tg"):
+        await query.answer(_("Sending the test message…"))
+        await _test_telegram(message, state, mailings)
+    elif action == "test_email":
+        await query.answer()
+        await state.set_state(NewMailing.test_email)
+        kb = InlineKeyboardBuilder()
+        if data.get("test_email"):
+            kb.button(text=data["test_email"], callback_data=NmNavCb(action="last_email"))
+        kb.button(text=_("« Back to preview"), callback_data=NmPreviewCb(action="show_new"))
+        kb.adjust(1)
+        await message.answer(
+            _(
+                "Type the email address to send the test to. "
+                "It goes through the SMTP server set in /settings."
+            ),
+            reply_markup=kb.as_markup(),
+        )
+    elif action == "show_new":
+        await query.answer()
+        await show_preview(message, state, mailings)
+    elif action == "confirm":
+        await _confirm(query, message, state, mailings)
+    else:
+        await query.answer(_("This button is out of date."), show_alert=True)
+
+
+async def _test_telegram(message: Message, state: FSMContext, mailings: MailingService) -> None:
+    preview = await mailings.preview(Draft.from_data(await state.get_data()), sample_recipient())
+    await send_draft(message, state, preview, mailings)
+    await message.answer(
+        _("⬆️ The test message: exactly what guests get. Confirm, edit or cancel:"),
+        reply_markup=preview_markup(),
+    )
+
+
+async def on_edit_step(
+    query: CallbackQuery, callback_data: NmEditCb, state: FSMContext, mailings: MailingService
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await state.update_data(editing=True)
+    await show_step(query.message, state, callback_data.step, mailings)
+
+
+async def _confirm(
+    query: CallbackQuery, message: Message, state: FSMContext, mailings: MailingService
+) -> None:
+    data = await state.get_data()
+    draft = Draft.from_data(data)
+    preview = await mailings.preview(draft, sample_recipient())
+    if not preview.lengths.ok:
+        await query.answer(
+            _("The text is too long for this segment. Edit the text first."), show_alert=True
+        )
+        return
+    try:
+        mailing = await mailings.create(draft, query.from_user.id)
+    except MomentPassedError:
+        await query.answer()
+        await message.answer(
+            _("The chosen time has already passed while we talked. Choose another time.")
+        )
+        await state.update_data(at=None, editing=True)
+        await show_step(message, state, "time", mailings)
+        return
+    await query.answer(_("Scheduled."))
+    await message.edit_reply_markup(reply_markup=None)
+    await state.clear()
+    when = mailings.local(mailing.scheduled_at)
+    text = (
+        _("✅ The mailing “{name}” starts now.")
+        if draft.at == "now"
+        else _("✅ The mailing “{name}” is scheduled for {moment} ({tz}).")
+    ).format(name=quote(mailing.name), moment=moment_text(when), tz=mailings.settings.timezone)
+    text += "\n" + _("It can be cancelled or moved in /history until it starts.")
+    await message.answer(text, reply_markup=main_menu())
+
+
+async def on_test_address(
+    message: Message,
+    state: FSMContext,
+    mailings: MailingService,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    try:
+        address = parse_email(message.text or "")
+    except InputError:
+        await message.answer(
+            _("This does not look like an email address. Type it like name@example.com.")
+        )
+        return
+    await _send_test_email(message, state, mailings, mailing_settings, address)
+
+
+async def on_last_address(
+    query: CallbackQuery,
+    state: FSMContext,
+    mailings: MailingService,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    await query.answer()
+    address = (await state.get_data()).get("test_email")
+    if isinstance(query.message, Message) and address:
+        await _send_test_email(query.message, state, mailings, mailing_settings, address)
+
+
+async def _send_test_email(
+    message: Message,
+    state: FSMContext,
+    mailings: MailingService,
+    mailing_settings: MailingSettingsService,
+    address: str,
+) -> None:
+    await state.update_data(test_email=address)
+    try:
+        config = await mailing_settings.smtp_config()
+    except SecretDecryptError:
+        config = None
+    if config is None:
+        await message.answer(_("Email is not set up: verify the SMTP settings in /settings first."))
+        await show_preview(message, state, mailings)
+        return
+    draft = Draft.from_data(await state.get_data())
+    preview = await mailings.preview(draft, sample_recipient())
+    failure = await mailings.send_test_email(draft, preview.recipient, address, config)
+    if failure:
+        text = _("The test email to {address} was not sent: {reason}").format(
+            address=quote(address), reason=quote(failure)
+        )
+    else:
+        text = _("📧 The test email was sent to {address}.").format(address=quote(address))
+    await state.set_state(NewMailing.preview)
+    await message.answer(text, reply_markup=preview_markup())

@@ -1,0 +1,332 @@
+"""The delivery engine's store: a run's deliveries and its own state; all the engine's SQL.
+
+A mailing's journal is its delivery rows (one per guest per channel tried). The
+engine writes them from the segment in pages, claims them (`sending`) before a
+send and finishes them after it in small batches; nothing else holds progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, NamedTuple
+
+from storage.db import Database
+from storage.mailings import FINISHED
+from storage.segments import EMAIL_REACHABLE, TELEGRAM_REACHABLE
+
+Channel = Literal["telegram", "email"]
+TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})
+REACHABLE: dict[str, str] = {"telegram": TELEGRAM_REACHABLE, "email": EMAIL_REACHABLE}
+_ADDRESS = {"telegram": "guests.tg_chat_id", "email": "guests.email"}
+# Why a guest is skipped on a channel: (condition, code, text), first match wins.
+SKIP_REASONS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "telegram": (
+        ("guests.tg_status = 'blocked'", "blocked", "the guest blocked the bot"),
+        ("guests.tg_status = 'unsubscribed'", "unsubscribed", "the guest unsubscribed (/stop)"),
+        ("1", "no_telegram", "no Telegram linked"),
+    ),
+    "email": (
+        ("guests.email IS NULL OR guests.email = ''", "no_email", "no email address"),
+        ("guests.email_status = 'bounced'", "bounced", "the address bounced before"),
+        ("guests.email_status = 'unsubscribed'", "unsubscribed", "unsubscribed from email"),
+        ("1", "no_email", "the email address is not active"),
+    ),
+}
+INTERRUPTED = ("interrupted", "the bot stopped during the send; it may or may not have arrived")
+CANCELLED = ("cancelled", "cancelled")
+INSERT_ROW = (
+    "INSERT OR IGNORE INTO deliveries "
+    "(mailing_id, guest_id, channel, status, address, error_code, error, updated_at) "
+)
+
+
+def now_text() -> str:
+    """The current moment as stored (ISO-8601, UTC, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def row_select(channel: str) -> str:
+    """SELECT list writing one delivery row for `channel` per guest: pending or skipped+why."""
+    if channel not in REACHABLE:
+        raise ValueError(f"unknown channel {channel!r}")
+    reach = REACHABLE[channel]
+    codes = " ".join(f"WHEN {cond} THEN '{code}'" for cond, code, _ in SKIP_REASONS[channel])
+    texts = " ".join(f"WHEN {cond} THEN '{text}'" for cond, _, text in SKIP_REASONS[channel])
+    return (
+        f"SELECT ?, guests.id, '{channel}', "
+        f"CASE WHEN {reach} THEN 'pending' ELSE 'skipped' END, {_ADDRESS[channel]}, "
+        f"CASE WHEN {reach} THEN NULL {codes} END, CASE WHEN {reach} THEN NULL {texts} END, ? "
+    )
+
+
+class PendingDelivery(NamedTuple):
+    """A pending row with what a send needs: the address and the guest's template data.
+
+    (Named tuples: a big mailing makes millions of these; they are the cheapest to build.)
+    """
+
+    id: int
+    guest_id: int
+    channel: str
+    address: str
+    first_name: str | None
+    last_name: str | None
+    middle_name: str | None
+    balance_cents: int
+
+
+class Finish(NamedTuple):
+    """How one claimed row ended. status "pending" hands it back unsent (never reached)."""
+
+    mailing_id: int
+    delivery_id: int
+    guest_id: int
+    status: Literal["sent", "failed", "unknown", "pending"]
+    error_code: str | None = None
+    error: str | None = None
+    external_id: str | None = None
+    # "tg_blocked": the guest blocked the bot; "email_bounced": the address does not exist.
+    mark_guest: Literal["tg_blocked", "email_bounced"] | None = None
+    # Priority mode: the channel to try next for this guest (written in the same transaction).
+    fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class RunState:
+    """The engine's own record of a started mailing."""
+
+    mailing_id: int
+    launched_by: int | None
+    populate_until: int | None
+    populate_cursor: int
+    populated: bool
+    paused_channels: tuple[str, ...]
+    last_error: str | None
+    progress_chat_id: int | None
+    progress_message_id: int | None
+
+
+@dataclass
+class Counts:
+    """Delivery rows of a mailing by channel and status."""
+
+    by_channel: dict[str, dict[str, int]]
+
+    def total(self, status: str | None = None) -> int:
+        """Rows with `status` (all rows when None), over every channel."""
+        return sum(n for c in self.by_channel.values() for s, n in c.items() if status in (None, s))
+
+    def channel(self, channel: str, status: str) -> int:
+        """Rows of one channel in one status."""
+        return self.by_channel.get(channel, {}).get(status, 0)
+
+    def add(self, channel: str, status: str, delta: int) -> None:
+        """Move the count of one channel's status by delta."""
+        per = self.by_channel.setdefault(channel, {})
+        per[status] = per.get(status, 0) + delta
+
+
+class DeliveryRepository:
+    """SQL of the delivery engine: populate, claim, finish, counts, recovery, run state."""
+
+    def __init__(self, db: Database) -> None:
+        """Use `db` (the engine's own connection; writes are short transactions)."""
+        self.db = db
+
+    # ------------------------------------------------------------------ mailing status
+    async def move(
+        self, mailing_id: int, status: str, expected: Sequence[str], conn: Any = None
+    ) -> bool:
+        """Compare-and-set the mailing's status, stamping started_at / finished_at."""
+        now = now_text()
+        sql = "UPDATE mailings SET status = ?, updated_at = ?"
+        params: list[Any] = [status, now]
+        if status == "running":
+            sql += ", started_at = COALESCE(started_at, ?)"
+            params.append(now)
+        if status in FINISHED:
+            sql += ", finished_at = ?"
+            params.append(now)
+        sql += f" WHERE id = ? AND status IN ({', '.join('?' * len(expected))})"
+        params += [mailing_id, *expected]
+        if conn is not None:
+            cursor = await conn.execute(sql, params)
+            return bool(cursor.rowcount == 1)
+        return await self.db.execute(sql, params) == 1
+
+    async def status(self, mailing_id: int) -> str | None:
+        """The mailing's status now (None if it does not exist)."""
+        value = await self.db.fetchval("SELECT status FROM mailings WHERE id = ?", (mailing_id,))
+        return None if value is None else str(value)
+
+    async def mailings_in(self, statuses: Sequence[str]) -> list[int]:
+        """Ids of mailings in any of the statuses, oldest first."""
+        rows = await self.db.fetchall(
+            f"SELECT id FROM mailings WHERE status IN ({', '.join('?' * len(statuses))}) "
+            "ORDER BY id",
+            list(statuses),
+        )
+        return [int(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ run state
+    async def start_run(self, mailing_id: int, launched_by: int | None) -> None:
+        """Create the run record (kept on resume); a new launcher replaces the old one."""
+        now = now_text()
+        await self.db.execute(
+            "INSERT INTO mailing_runs (mailing_id, launched_by, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (mailing_id) DO UPDATE SET "
+            "launched_by = COALESCE(excluded.launched_by, launched_by), updated_at = ?",
+            (mailing_id, launched_by, now, now, now),
+        )
+
+    async def run_state(self, mailing_id: int) -> RunState | None:
+        """The engine's record of the mailing's run, if it ever started."""
+        row = await self.db.fetchone(
+            "SELECT * FROM mailing_runs WHERE mailing_id = ?", (mailing_id,)
+        )
+        if row is None:
+            return None
+        paused = tuple(c for c in str(row["paused_channels"]).split(",") if c)
+        return RunState(
+            mailing_id=int(row["mailing_id"]),
+            launched_by=row["launched_by"],
+            populate_until=row["populate_until"],
+            populate_cursor=int(row["populate_cursor"]),
+            populated=bool(row["populated"]),
+            paused_channels=paused,
+            last_error=row["last_error"],
+            progress_chat_id=row["progress_chat_id"],
+            progress_message_id=row["progress_message_id"],
+        )
+
+    async def set_paused_channels(
+        self, mailing_id: int, channels: Sequence[str], last_error: str | None = None
+    ) -> None:
+        """Record which channels are paused (after failures in a row) and why."""
+        await self.db.execute(
+            "UPDATE mailing_runs SET paused_channels = ?, last_error = COALESCE(?, last_error), "
+            "updated_at = ? WHERE mailing_id = ?",
+            (",".join(channels), last_error, now_text(), mailing_id),
+        )
+
+    async def set_progress_message(self, mailing_id: int, chat_id: int, message_id: int) -> None:
+        """Remember the progress message, so a restarted bot keeps editing the same one."""
+        await self.db.execute(
+            "UPDATE mailing_runs SET progress_chat_id = ?, progress_message_id = ?, "
+            "updated_at = ? WHERE mailing_id = ?",
+            (chat_id, message_id, now_text(), mailing_id),
+        )
+
+    async def set_image_file_id(self, mailing_id: int, file_id: str | None) -> None:
+        """Remember (or forget, when Telegram refuses it) the uploaded image's file_id."""
+        await self.db.execute(
+            "UPDATE mailings SET image_file_id = ?, updated_at = ? WHERE id = ?",
+            (file_id, now_text(), mailing_id),
+        )
+
+    # ------------------------------------------------------------------ populate
+    async def freeze_segment(self, mailing_id: int) -> int:
+        """Fix the largest guest id the run covers (first call only); returns it."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE mailing_runs SET populate_until = "
+                "(SELECT COALESCE(MAX(id), 0) FROM guests), updated_at = ? "
+                "WHERE mailing_id = ? AND populate_until IS NULL",
+                (now_text(), mailing_id),
+            )
+            async with conn.execute(
+                "SELECT populate_until FROM mailing_runs WHERE mailing_id = ?", (mailing_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+        if row is None:
+            raise LookupError(f"mailing {mailing_id} has no run record")
+        return int(row[0])
+
+    async def populate_page(
+        self,
+        mailing_id: int,
+        channels: Sequence[str],
+        send_mode: str,
+        segment_sql: str,
+        segment_params: Sequence[Any],
+        after_id: int,
+        upto_id: int,
+        *,
+        last: bool,
+    ) -> int:
+        """Write the rows of guests with ids in (after_id, upto_id] of the segment; one
+        transaction with the cursor, so a crash resumes at the page. Returns rows written.
+
+        all: one row per chosen channel. priority: the first channel's row; a guest
+        it cannot reach gets a skipped row there and the next channel's row, and so on.
+        """
+        now = now_text()
+        written = 0
+        async with self.db.transaction() as conn:
+            unreachable: list[str] = []
+            for channel in channels:
+                sql = (
+                    INSERT_ROW + row_select(channel) + "FROM guests WHERE guests.id > ? "
+                    f"AND guests.id <= ? AND ({segment_sql})"
+                )
+                sql += "".join(f" AND NOT {REACHABLE[c]}" for c in unreachable)
+                cursor = await conn.execute(
+                    sql, [mailing_id, now, after_id, upto_id, *segment_params]
+                )
+                written += max(cursor.rowcount, 0)
+                if send_mode == "priority":
+                    unreachable.append(channel)
+            await conn.execute(
+                "UPDATE mailing_runs SET populate_cursor = ?, populated = ?, updated_at = ? "
+                "WHERE mailing_id = ?",
+                (upto_id, int(last), now, mailing_id),
+            )
+        return written
+
+    async def counts(self, mailing_id: int) -> Counts:
+        """The mailing's rows by channel and status."""
+        rows = await self.db.fetchall(
+            "SELECT channel, status, COUNT(*) FROM deliveries WHERE mailing_id = ? "
+            "GROUP BY channel, status",
+            (mailing_id,),
+        )
+        found: dict[str, dict[str, int]] = {}
+        for channel, status, count in rows:
+            found.setdefault(str(channel), {})[str(status)] = int(count)
+        return Counts(found)
+
+    # ------------------------------------------------------------------ admin actions
+    async def cancel(self, mailing_id: int, expected: Sequence[str]) -> bool:
+        """Cancel the mailing and mark its unsent rows skipped ("cancelled"), atomically."""
+        async with self.db.transaction() as conn:
+            if not await self.move(mailing_id, "cancelled", expected, conn=conn):
+                return False
+            await conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error_code = ?, error = ?, "
+                "updated_at = ? WHERE mailing_id = ? AND status = 'pending'",
+                (*CANCELLED, now_text(), mailing_id),
+            )
+        return True
+
+    async def resend_unknown(self, mailing_id: int) -> int:
+        """Make the mailing's `unknown` rows pending again (the admin decided); returns how many."""
+        return await self.db.execute(
+            "UPDATE deliveries SET status = 'pending', error_code = NULL, error = NULL, "
+            "updated_at = ? WHERE mailing_id = ? AND status = 'unknown'",
+            (now_text(), mailing_id),
+        )
+
+    async def recover(self) -> int:
+        """After a crash: rows left `sending` become `unknown` (never resent by themselves).
+
+        Only running and paused mailings can hold such rows: cancelling and
+        completing happen after every in-flight send has finished.
+        """
+        return await self.db.execute(
+            "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, updated_at = ? "
+            "WHERE status = 'sending' AND mailing_id IN "
+            "(SELECT id FROM mailings WHERE status IN ('running', 'paused'))",
+            (*INTERRUPTED, now_text()),
+        )

@@ -1,0 +1,246 @@
+"""One-off mailings: what to send, to which segment, when, and where it stands.
+
+Times are stored as ISO-8601 text in UTC with seconds ("2026-03-08T09:00:00+00:00"),
+so comparing the text compares the moments. Status changes are compare-and-set,
+so the scheduler, the engine and an admin's button cannot overwrite each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from storage.db import Database
+
+Status = Literal["scheduled", "running", "paused", "completed", "cancelled", "missed"]
+STATUSES: tuple[str, ...] = ("scheduled", "running", "paused", "completed", "cancelled", "missed")
+CHANNELS = ("telegram", "email")
+SEND_MODES = ("all", "priority")
+# A mailing reaching one of these has finished (finished_at is set).
+FINISHED = frozenset({"completed", "cancelled", "missed"})
+
+COLUMNS = (
+    "id", "name", "segment_id", "scheduled_at", "channels", "send_mode", "subject", "text_html",
+    "image_path", "image_file_id", "status", "locale", "created_by", "created_at", "updated_at",
+    "started_at", "finished_at",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM mailings"
+
+
+def to_db_time(moment: datetime) -> str:
+    """An aware datetime as the stored UTC text (naive ones are refused)."""
+    if moment.tzinfo is None:
+        raise ValueError("mailing times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _now() -> str:
+    return to_db_time(datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Mailing:
+    """A stored mailing; times aware in UTC, channels in priority order."""
+
+    id: int
+    name: str
+    segment_id: int
+    scheduled_at: datetime
+    channels: tuple[str, ...]
+    send_mode: str
+    subject: str | None
+    text_html: str | None
+    image_path: str | None
+    image_file_id: str | None
+    status: str
+    locale: str
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Mailing:
+        v = dict(zip(COLUMNS, tuple(row), strict=True))
+        v["channels"] = tuple(c for c in str(v["channels"]).split(",") if c)
+        for name in ("scheduled_at", "created_at", "updated_at", "started_at", "finished_at"):
+            v[name] = _time(v[name])
+        return cls(**v)
+
+    @property
+    def uses_telegram(self) -> bool:
+        return "telegram" in self.channels
+
+    @property
+    def uses_email(self) -> bool:
+        return "email" in self.channels
+
+
+def _check_channels(channels: Sequence[str], send_mode: str) -> str:
+    if not channels or len(set(channels)) != len(channels):
+        raise ValueError(f"channels must be one or two distinct channels, got {channels!r}")
+    if any(c not in CHANNELS for c in channels):
+        raise ValueError(f"unknown channel in {channels!r}")
+    if send_mode not in SEND_MODES:
+        raise ValueError(f"unknown send mode {send_mode!r}")
+    return ",".join(channels)
+
+
+def _like(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class MailingRepository:
+    """SQL for mailings; knows nothing of Telegram or SMTP."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        name: str,
+        segment_id: int,
+        scheduled_at: datetime,
+        channels: Sequence[str],
+        send_mode: str = "all",
+        subject: str | None = None,
+        text_html: str | None = None,
+        image_path: str | None = None,
+        image_file_id: str | None = None,
+        locale: str = "ru",
+        created_by: int,
+        status: Status = "scheduled",
+    ) -> Mailing:
+        """Store a new mailing (scheduled unless told otherwise)."""
+        stored_channels = _check_channels(channels, send_mode)
+        now = _now()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO mailings (name, segment_id, scheduled_at, channels, send_mode, "
+                "subject, text_html, image_path, image_file_id, status, locale, created_by, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    segment_id,
+                    to_db_time(scheduled_at),
+                    stored_channels,
+                    send_mode,
+                    subject,
+                    text_html,
+                    image_path,
+                    image_file_id,
+                    status,
+                    locale,
+                    created_by,
+                    now,
+                    now,
+                ),
+            )
+            mailing_id = int(cursor.lastrowid or 0)
+        mailing = await self.get(mailing_id)
+        assert mailing is not None
+        return mailing
+
+    async def get(self, mailing_id: int) -> Mailing | None:
+        row = await self.db.fetchone(f"{_SELECT} WHERE id = ?", (mailing_id,))
+        return None if row is None else Mailing.from_row(row)
+
+    async def list_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        query: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Mailing]:
+        """Mailings scheduled in [start, end), newest first; `query` matches the name."""
+        sql = f"{_SELECT} WHERE scheduled_at >= ? AND scheduled_at < ?"
+        params: list[Any] = [to_db_time(start), to_db_time(end)]
+        if query:
+            sql += " AND name LIKE ? ESCAPE '\\'"
+            params.append(_like(query))
+        sql += " ORDER BY scheduled_at DESC, id DESC LIMIT ? OFFSET ?"
+        rows = await self.db.fetchall(sql, [*params, limit, offset])
+        return [Mailing.from_row(row) for row in rows]
+
+    async def recent(self, *, limit: int = 10, offset: int = 0) -> list[Mailing]:
+        """The history list: scheduled ones first (soonest first), then the rest, newest first."""
+        rows = await self.db.fetchall(
+            f"{_SELECT} ORDER BY status <> 'scheduled', "
+            "CASE WHEN status = 'scheduled' THEN scheduled_at END ASC, "
+            "scheduled_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [Mailing.from_row(row) for row in rows]
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM mailings"))
+
+    async def due(self, now: datetime) -> list[Mailing]:
+        """Scheduled mailings whose moment has come, oldest first."""
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE status = 'scheduled' AND scheduled_at <= ? ORDER BY scheduled_at, id",
+            (to_db_time(now),),
+        )
+        return [Mailing.from_row(row) for row in rows]
+
+    async def set_status(
+        self,
+        mailing_id: int,
+        status: Status | str,
+        *,
+        expected: str | tuple[str, ...] | None = None,
+    ) -> bool:
+        """Move to `status` if the current one is `expected` (any when None); True if moved.
+
+        Going to running stamps started_at (the first time); a finished status stamps
+        finished_at.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown mailing status {status!r}")
+        now = _now()
+        sql = "UPDATE mailings SET status = ?, updated_at = ?"
+        params: list[Any] = [status, now]
+        if status == "running":
+            sql += ", started_at = COALESCE(started_at, ?)"
+            params.append(now)
+        if status in FINISHED:
+            sql += ", finished_at = ?"
+            params.append(now)
+        sql += " WHERE id = ?"
+        params.append(mailing_id)
+        if expected is not None:
+            wanted = (expected,) if isinstance(expected, str) else tuple(expected)
+            sql += f" AND status IN ({', '.join('?' * len(wanted))})"
+            params.extend(wanted)
+        return await self.db.execute(sql, params) == 1
+
+    async def reschedule(self, mailing_id: int, when: datetime) -> bool:
+        """A new moment for a mailing that has not started; False otherwise."""
+        changed = await self.db.execute(
+            "UPDATE mailings SET scheduled_at = ?, updated_at = ? "
+            "WHERE id = ? AND status = 'scheduled'",
+            (to_db_time(when), _now(), mailing_id),
+        )
+        return changed == 1
+
+    async def cancel(self, mailing_id: int) -> bool:
+        """Cancel a mailing that is scheduled or paused; False when it is past that."""
+        return await self.set_status(mailing_id, "cancelled", expected=("scheduled", "paused"))
+
+    async def set_image_file_id(self, mailing_id: int, file_id: str) -> None:
+        """Remember the Telegram file_id of the mailing's image once it has been uploaded."""
+        await self.db.execute(
+            "UPDATE mailings SET image_file_id = ?, updated_at = ? WHERE id = ?",
+            (file_id, _now(), mailing_id),
+        )

@@ -1,0 +1,123 @@
+"""/history end to end: the admin sees the mailings, opens one, cancels it or moves it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storage.mailings import Mailing, MailingRepository
+from tests.conftest import ADMIN, RunningBot
+
+
+def repo(bot: RunningBot) -> MailingRepository:
+    assert bot.app is not None
+    return MailingRepository(bot.app.db)
+
+
+async def make(bot: RunningBot, name: str, hours: float, **kwargs: object) -> Mailing:
+    return await repo(bot).create(
+        name=name,
+        segment_id=1,
+        scheduled_at=datetime.now(UTC) + timedelta(hours=hours),
+        channels=kwargs.pop("channels", ("telegram",)),  # type: ignore[arg-type]
+        text_html="Hi {first_name}",
+        created_by=ADMIN,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def test_an_empty_history_says_how_to_start(bot: RunningBot) -> None:
+    reply = await bot.say(ADMIN, "/history")
+    assert "no mailings yet" in (reply.plain_text or "")
+
+
+async def test_scheduled_mailings_come_first_and_open_as_cards(bot: RunningBot) -> None:
+    done = await make(bot, "Old news", -48)
+    await repo(bot).set_status(done.id, "completed")
+    await make(bot, "Later", 72)
+    await make(bot, "Soon", 30, channels=("email", "telegram"), send_mode="priority",
+               subject="Hi")  # fmt: skip
+    reply = await bot.say(ADMIN, "/history")
+    assert "Mailings (3)" in (reply.plain_text or "")
+    labels = [text for text, _ in reply.buttons()]
+    assert [label.split(" · ")[-1] for label in labels] == ["Soon", "Later", "Old news"]
+    assert labels[0].startswith("🕒") and labels[2].startswith("✅")
+    await bot.press(ADMIN, "Soon")
+    card = bot.last_text(ADMIN)
+    assert "Mailing “Soon”" in card and "Status: scheduled" in card
+    assert "Segment: All guests" in card and "Priority: Email first" in card
+    assert "(Europe/Moscow)" in card and "Email subject: Hi" in card
+    buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
+    assert any("Change time" in b for b in buttons) and any("Cancel mailing" in b for b in buttons)
+    await bot.press(ADMIN, "Back to the list")
+    await bot.press(ADMIN, "Old news")
+    assert "Status: completed" in bot.last_text(ADMIN)
+    buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
+    assert not any("Cancel mailing" in b or "Change time" in b for b in buttons)
+
+
+async def test_cancel_a_scheduled_mailing_after_confirmation(bot: RunningBot) -> None:
+    mailing = await make(bot, "Promo", 30)
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Promo")
+    await bot.press(ADMIN, "Cancel mailing")
+    assert "Guests will not get it" in bot.last_text(ADMIN)
+    await bot.press(ADMIN, "No, keep it")
+    assert (await repo(bot).get(mailing.id)).status == "scheduled"  # type: ignore[union-attr]
+    await bot.press(ADMIN, "Cancel mailing")
+    await bot.press(ADMIN, "Yes, cancel it")
+    assert "is cancelled" in bot.last_text(ADMIN)
+    assert (await repo(bot).get(mailing.id)).status == "cancelled"  # type: ignore[union-attr]
+
+
+async def test_a_mailing_that_has_started_can_no_longer_be_cancelled(bot: RunningBot) -> None:
+    mailing = await make(bot, "Running", 30)
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Running")
+    await repo(bot).set_status(mailing.id, "running")
+    await bot.press(ADMIN, "Cancel mailing")
+    answer = await bot.press(ADMIN, "Yes, cancel it")
+    assert "can no longer be cancelled" in answer.params["text"]
+    assert (await repo(bot).get(mailing.id)).status == "running"  # type: ignore[union-attr]
+
+
+async def test_change_the_time_of_a_scheduled_mailing(bot: RunningBot) -> None:
+    mailing = await make(bot, "Movable", 30)
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Movable")
+    await bot.press(ADMIN, "Change time")
+    assert "New date for “Movable”" in bot.last_text(ADMIN)
+    reply = await bot.say(ADMIN, "31.02.2030")
+    assert "no such date" in (reply.plain_text or "")
+    day = datetime.now(bot.settings.tz).date() + timedelta(days=3)
+    await bot.say(ADMIN, day.strftime("%d.%m.%Y"))
+    assert "New time on" in bot.last_text(ADMIN)
+    reply = await bot.say(ADMIN, "25:00")
+    assert "no such time" in (reply.plain_text or "")
+    reply = await bot.say(ADMIN, "9:15")
+    assert "moved to" in (reply.plain_text or "")
+    moved = await repo(bot).get(mailing.id)
+    assert moved is not None
+    local = moved.scheduled_at.astimezone(bot.settings.tz)
+    assert (local.date(), local.hour, local.minute) == (day, 9, 15)
+
+
+async def test_change_the_time_to_now_from_the_calendar(bot: RunningBot) -> None:
+    mailing = await make(bot, "Hurry", 30)
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Hurry")
+    await bot.press(ADMIN, "Change time")
+    await bot.press(ADMIN, "Today")
+    before = datetime.now(UTC).replace(microsecond=0)
+    await bot.press(ADMIN, "Now")
+    assert "starts now" in bot.last_text(ADMIN)
+    moved = await repo(bot).get(mailing.id)
+    assert moved is not None and moved.scheduled_at >= before
+    assert moved.scheduled_at <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+async def test_the_main_menu_opens_a_new_mailing_and_the_history(bot: RunningBot) -> None:
+    await bot.say(ADMIN, "/start")
+    await bot.press(ADMIN, "History")
+    assert "no mailings yet" in bot.last_text(ADMIN)
+    await bot.press(ADMIN, "New mailing")
+    assert "Type a name for the mailing" in bot.last_text(ADMIN)
