@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint catalogs bench clean
+.PHONY: run test lint catalogs bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,18 @@ test: $(VENV)/.dev-installed catalogs
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# Figures next to their baselines; not part of `make test`.
 bench: $(VENV)/.dev-installed catalogs
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/start_bench.py
+	$(BIN)/python bench/telegram_bench.py
+	$(BIN)/python bench/email_bench.py
+
+bench-quick: $(VENV)/.dev-installed catalogs
+	$(BIN)/python bench/import_bench.py --rows 5000 --no-memory
+	$(BIN)/python bench/start_bench.py --quick
+	$(BIN)/python bench/telegram_bench.py --quick
+	$(BIN)/python bench/email_bench.py --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_rate: float = Field(default=25, gt=0, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # A mailing whose start passed while the bot was down still goes out within this window.
+    missed_grace_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # Connections kept open to the SMTP server during a mailing.
+    smtp_pool_size: int = Field(default=3, ge=1, le=20)
+    # Consecutive channel-wide failures (server down, auth lost) that pause a mailing.
+    channel_failure_limit: int = Field(default=20, ge=1, le=10_000)
 
     @field_validator("bot_token")
     @classmethod

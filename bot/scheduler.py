@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRACE_MINUTES = 60
 RECONCILE_SECONDS = 30
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -42,9 +41,7 @@ class MailingScheduler:
         """Schedule in TIMEZONE; launch through `engine`."""
         self.repo = MailingRepository(db)
         self.engine = engine
-        self.grace = timedelta(
-            minutes=int(getattr(settings, "missed_grace_minutes", DEFAULT_GRACE_MINUTES))
-        )
+        self.grace = timedelta(minutes=settings.missed_grace_minutes)
         self.scheduler = AsyncIOScheduler(timezone=settings.tz)
 
     async def start(self) -> None:

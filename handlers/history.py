@@ -13,11 +13,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.delivery.engine import DeliveryEngine
 from bot.mailings import NOW, MailingService, MomentPassedError
 from bot.parsing import DateError, TimeError, parse_date, parse_time
+from bot.scheduler import MailingScheduler
 from handlers.callbacks import NavCb
 from handlers.filters import admin_router
 from handlers.formatting import quote
+from handlers.mailing_run import run_controls
 from handlers.new_mailing.calendar import calendar_markup, in_range
 from handlers.new_mailing.callbacks import CalendarCb
 from handlers.new_mailing.texts import (
@@ -117,18 +120,27 @@ async def card_text(mailing: Mailing, mailings: MailingService) -> str:
     return "\n".join(lines)
 
 
-def card_markup(mailing: Mailing, page: int) -> InlineKeyboardMarkup:
+def card_markup(mailing: Mailing, page: int, unknown: int = 0) -> InlineKeyboardMarkup:
+    """Change time / Cancel until it starts; then the run controls (Pause, Resume, ...)."""
     kb = InlineKeyboardBuilder()
     if mailing.status == "scheduled":
         kb.button(
             text=_("🕒 Change time"), callback_data=HistoryCb(action="move", mailing_id=mailing.id)
         )
-    if mailing.status in ("scheduled", "paused"):
         kb.button(
             text=_("✖️ Cancel mailing"), callback_data=HistoryCb(action="ask", mailing_id=mailing.id)
         )
-    kb.button(text=_("« Back to the list"), callback_data=HistoryCb(action="page", page=page))
-    kb.adjust(1)
+        kb.adjust(1)
+    else:
+        controls = run_controls(mailing, unknown)
+        if controls is not None:
+            for row in controls.inline_keyboard:
+                kb.row(*row)
+    kb.row(
+        InlineKeyboardButton(
+            text=_("« Back to the list"), callback_data=HistoryCb(action="page", page=page).pack()
+        )
+    )
     return kb.as_markup()
 
 
@@ -138,7 +150,12 @@ async def on_history(message: Message, state: FSMContext, mailings: MailingServi
 
 
 async def on_button(
-    query: CallbackQuery, callback_data: HistoryCb, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    state: FSMContext,
+    mailings: MailingService,
+    engine: DeliveryEngine,
+    scheduler: MailingScheduler,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
@@ -151,7 +168,7 @@ async def on_button(
         return
     if action == "time":
         await query.answer()
-        await _move(message, state, mailings, callback_data.value)
+        await _move(message, state, mailings, scheduler, callback_data.value)
         return
     mailing = await mailings.get(callback_data.mailing_id)
     if mailing is None:
@@ -159,9 +176,10 @@ async def on_button(
         return
     if action == "open":
         await query.answer()
+        unknown = (await engine.repo.counts(mailing.id)).total("unknown")
         await message.answer(
             await card_text(mailing, mailings),
-            reply_markup=card_markup(mailing, callback_data.page),
+            reply_markup=card_markup(mailing, callback_data.page, unknown),
         )
     elif action == "ask":
         await query.answer()
@@ -180,7 +198,9 @@ async def on_button(
             reply_markup=kb.as_markup(),
         )
     elif action == "cancel":
-        if await mailings.cancel(mailing.id):
+        cancelled = await engine.cancel(mailing.id)
+        await scheduler.sync(mailing.id)
+        if cancelled:
             await query.answer(_("Cancelled."))
             await message.edit_text(
                 _("The mailing “{name}” is cancelled.").format(name=quote(mailing.name))
@@ -284,16 +304,24 @@ async def on_calendar(
     await _ask_time(query.message, state, mailings, day)
 
 
-async def on_time_typed(message: Message, state: FSMContext, mailings: MailingService) -> None:
+async def on_time_typed(
+    message: Message, state: FSMContext, mailings: MailingService, scheduler: MailingScheduler
+) -> None:
     try:
         clock = parse_time(message.text or "")
     except TimeError as error:
         await message.answer(time_error_text(error))
         return
-    await _move(message, state, mailings, clock.strftime("%H%M"))
+    await _move(message, state, mailings, scheduler, clock.strftime("%H%M"))
 
 
-async def _move(target: Message, state: FSMContext, mailings: MailingService, value: str) -> None:
+async def _move(
+    target: Message,
+    state: FSMContext,
+    mailings: MailingService,
+    scheduler: MailingScheduler,
+    value: str,
+) -> None:
     data = await state.get_data()
     if await state.get_state() != Reschedule.time.state or "mailing_id" not in data:
         await target.answer(_("This button is out of date."))
@@ -335,6 +363,8 @@ async def _move(target: Message, state: FSMContext, mailings: MailingService, va
         )
     )
     await target.answer(text)
+    # The job moves with it; "now" launches at once.
+    await scheduler.sync(int(data["mailing_id"]))
 
 
 async def on_wrong_input(message: Message) -> None:

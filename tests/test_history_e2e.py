@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from storage.mailings import Mailing, MailingRepository
-from tests.conftest import ADMIN, RunningBot
+from tests.conftest import ADMIN, BotFactory, RunningBot
+from tests.delivery_world import (
+    add_guests,
+    chat_of,
+    journal_counts,
+    press_now,
+    wait_status,
+    wait_until,
+)
 
 
 def repo(bot: RunningBot) -> MailingRepository:
@@ -69,15 +77,54 @@ async def test_cancel_a_scheduled_mailing_after_confirmation(bot: RunningBot) ->
     assert (await repo(bot).get(mailing.id)).status == "cancelled"  # type: ignore[union-attr]
 
 
-async def test_a_mailing_that_has_started_can_no_longer_be_cancelled(bot: RunningBot) -> None:
-    mailing = await make(bot, "Running", 30)
+async def test_a_mailing_that_has_finished_can_no_longer_be_cancelled(bot: RunningBot) -> None:
+    mailing = await make(bot, "Finished", 30)
     await bot.say(ADMIN, "/history")
-    await bot.press(ADMIN, "Running")
-    await repo(bot).set_status(mailing.id, "running")
+    await bot.press(ADMIN, "Finished")
+    await repo(bot).set_status(mailing.id, "completed")
     await bot.press(ADMIN, "Cancel mailing")
     answer = await bot.press(ADMIN, "Yes, cancel it")
     assert "can no longer be cancelled" in answer.params["text"]
-    assert (await repo(bot).get(mailing.id)).status == "running"  # type: ignore[union-attr]
+    assert (await repo(bot).get(mailing.id)).status == "completed"  # type: ignore[union-attr]
+
+
+async def test_a_running_mailing_is_paused_resumed_and_cancelled_from_its_card(
+    start_bot: BotFactory,
+) -> None:
+    bot = await start_bot(telegram_rate=5)
+    assert bot.app is not None
+    db = bot.app.db
+    await add_guests(db, range(1, 61))
+    mailing = await make(bot, "Weekend", 30)
+    # "Change time" -> Today -> Now starts it at once, not at the next scheduler pass.
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Weekend")
+    await bot.press(ADMIN, "Change time")
+    await bot.press(ADMIN, "Today")
+    await press_now(bot, ADMIN, "Now")
+    assert await wait_status(db, mailing.id, "running", timeout=5) == "running"
+    await bot.api.wait_for("sendMessage", chat_id=chat_of(1), timeout=5)
+
+    await bot.say(ADMIN, "/history")
+    await press_now(bot, ADMIN, "Weekend")
+    await wait_until(lambda: "Status: sending" in bot.last_text(ADMIN), what="the card")
+    buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
+    assert any("Pause" in b for b in buttons) and any("Cancel mailing" in b for b in buttons)
+    assert not any("Change time" in b for b in buttons)
+    await press_now(bot, ADMIN, "Pause")
+    assert await wait_status(db, mailing.id, "paused") == "paused"
+
+    await bot.say(ADMIN, "/history")
+    await press_now(bot, ADMIN, "Weekend")
+    await wait_until(lambda: "Status: paused" in bot.last_text(ADMIN), what="the card")
+    buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
+    assert any("Resume" in b for b in buttons) and not any("Pause" in b for b in buttons)
+    await press_now(bot, ADMIN, "Cancel mailing")
+    await press_now(bot, ADMIN, "Yes, cancel it")
+    assert await wait_status(db, mailing.id, "cancelled") == "cancelled"
+    counts = await journal_counts(db, mailing.id)
+    assert counts[("telegram", "sent")] + counts[("telegram", "skipped")] == 60
+    assert counts[("telegram", "skipped")] > 0
 
 
 async def test_change_the_time_of_a_scheduled_mailing(bot: RunningBot) -> None:
@@ -109,7 +156,10 @@ async def test_change_the_time_to_now_from_the_calendar(bot: RunningBot) -> None
     await bot.press(ADMIN, "Today")
     before = datetime.now(UTC).replace(microsecond=0)
     await bot.press(ADMIN, "Now")
-    assert "starts now" in bot.last_text(ADMIN)
+    texts = bot.api.sent_texts(ADMIN)
+    # Launched at once: the answer, then the engine's report (nobody to send to here).
+    said = next(i for i, text in enumerate(texts) if "starts now" in text)
+    assert any("is complete" in text for text in texts[said:])
     moved = await repo(bot).get(mailing.id)
     assert moved is not None and moved.scheduled_at >= before
     assert moved.scheduled_at <= datetime.now(UTC) + timedelta(seconds=1)
@@ -121,3 +171,7 @@ async def test_the_main_menu_opens_a_new_mailing_and_the_history(bot: RunningBot
     assert "no mailings yet" in bot.last_text(ADMIN)
     await bot.press(ADMIN, "New mailing")
     assert "Type a name for the mailing" in bot.last_text(ADMIN)
+    await bot.say(ADMIN, "/cancel")
+    await bot.press(ADMIN, "Settings")
+    page = bot.last_text(ADMIN)
+    assert "Mailing settings" in page and "SMTP server" in page and "Not set up yet" in page

@@ -212,9 +212,13 @@ async def test_now_today_is_stored_as_the_moment_of_confirmation(bot: RunningBot
     assert "now, at confirmation" in bot.last_text(ADMIN)
     before = datetime.now(UTC).replace(microsecond=0)
     await bot.press(ADMIN, "Confirm")
-    assert "starts now" in bot.last_text(ADMIN)
+    texts = bot.api.sent_texts(ADMIN)
+    said = next(i for i, text in enumerate(texts) if "starts now" in text)
     [mailing] = await mailings(bot)
     assert before <= mailing.scheduled_at <= datetime.now(UTC) + timedelta(seconds=1)
+    # It went out at once, not at the scheduler's next pass.
+    assert any("is complete" in text for text in texts[said:])
+    assert mailing.status == "completed"
 
 
 async def test_segments_are_listed_with_counts_all_guests_first(bot: RunningBot) -> None:

@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 20.0
 CHECKPOINT_SECONDS = 5.0
-DEFAULT_POOL_SIZE = 3
-DEFAULT_FAILURE_LIMIT = 20
 
 
 @dataclass
@@ -79,8 +77,8 @@ class DeliveryEngine:
         self.i18n = i18n
         self.keyboards = keyboards
         self.limiter = RateLimiter(settings.telegram_rate)
-        self.pool_size = int(getattr(settings, "smtp_pool_size", DEFAULT_POOL_SIZE))
-        self.failure_limit = int(getattr(settings, "channel_failure_limit", DEFAULT_FAILURE_LIMIT))
+        self.pool_size = settings.smtp_pool_size
+        self.failure_limit = settings.channel_failure_limit
         self.telegram_workers = telegram_workers(settings.telegram_rate)
         self._store: Database | None = None
         self._writer: DeliveryWriter | None = None

@@ -18,6 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import Draft, MailingService, MomentPassedError, Preview
 from bot.render import TELEGRAM_CAPTION_LIMIT, Recipient, render_subject, telegram_length
+from bot.scheduler import MailingScheduler
 from bot.secrets import SecretDecryptError
 from bot.validators import InputError, parse_email
 from handlers.formatting import quote
@@ -193,7 +194,11 @@ def test_markup() -> InlineKeyboardMarkup:
 
 
 async def on_preview_button(
-    query: CallbackQuery, callback_data: NmPreviewCb, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: NmPreviewCb,
+    state: FSMContext,
+    mailings: MailingService,
+    scheduler: MailingScheduler,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
@@ -232,7 +237,7 @@ async def on_preview_button(
         await query.answer()
         await show_preview(message, state, mailings)
     elif action == "confirm":
-        await _confirm(query, message, state, mailings)
+        await _confirm(query, message, state, mailings, scheduler)
     else:
         await query.answer(_("This button is out of date."), show_alert=True)
 
@@ -258,7 +263,11 @@ async def on_edit_step(
 
 
 async def _confirm(
-    query: CallbackQuery, message: Message, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailings: MailingService,
+    scheduler: MailingScheduler,
 ) -> None:
     data = await state.get_data()
     draft = Draft.from_data(data)
@@ -289,6 +298,8 @@ async def _confirm(
     ).format(name=quote(mailing.name), moment=moment_text(when), tz=mailings.settings.timezone)
     text += "\n" + _("It can be cancelled or moved in /history until it starts.")
     await message.answer(text, reply_markup=main_menu())
+    # Its job is planned at once; "now" launches it right away.
+    await scheduler.sync(mailing.id)
 
 
 async def on_test_address(
