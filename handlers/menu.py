@@ -21,7 +21,7 @@ from handlers.guests import show_overview
 from handlers.history import show_history
 from handlers.keyboards import languages, main_menu
 from handlers.new_mailing import start_new
-from handlers.settings import show_overview as show_settings
+from handlers.settings_views import show_overview as show_settings
 from storage.audit import AuditLog
 from storage.prefs import AdminPrefsRepository
 

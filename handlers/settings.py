@@ -31,6 +31,7 @@ from bot.validators import (
 )
 from handlers.filters import admin_router
 from handlers.settings_callbacks import SettingsCb, SmtpFormCb
+from handlers.settings_test_email import EmailTestForm, on_test_address, on_test_button
 from handlers.settings_views import (
     ORDER,
     address_keyboard,
@@ -40,6 +41,7 @@ from handlers.settings_views import (
     overview_text,
     reason_text,
     seconds_text,
+    show_overview,
     step_keyboard,
     step_prompt,
 )
@@ -57,12 +59,6 @@ class SmtpForm(StatesGroup):
     sender_email = State()
     sender_name = State()
     confirm = State()
-
-
-class EmailTestForm(StatesGroup):
-    """Sending a test email: the address to send it to."""
-
-    address = State()
 
 
 STEPS: dict[str, State] = {name: getattr(SmtpForm, name) for name in (*ORDER, "confirm")}
@@ -121,14 +117,6 @@ async def ask(
     if error:
         text = f"❗ {error}\n\n{text}"
     await target.answer(text, reply_markup=step_keyboard(step, draft))
-
-
-async def show_overview(
-    target: Message, mailing_settings: MailingSettingsService, settings: Settings
-) -> None:
-    """Send the /settings page (also for a main menu button)."""
-    current = await mailing_settings.current()
-    await target.answer(overview_text(current, settings), reply_markup=overview_keyboard(current))
 
 
 async def _refresh_overview(
@@ -268,7 +256,7 @@ async def on_form_button(
     with contextlib.suppress(TelegramBadRequest):
         await message.edit_reply_markup(reply_markup=None)
     if step == "test":
-        await _test_button(message, state, callback_data, mailing_settings, settings, query)
+        await on_test_button(message, state, callback_data, mailing_settings, settings, query)
         return
     draft = await load_draft(state)
     action = callback_data.action
@@ -353,94 +341,6 @@ async def _save(
         + "\n"
         + _("The settings in force did not change."),
         reply_markup=failure_keyboard("confirm"),
-    )
-
-
-async def _test_button(
-    message: Message,
-    state: FSMContext,
-    callback_data: SmtpFormCb,
-    mailing_settings: MailingSettingsService,
-    settings: Settings,
-    query: CallbackQuery,
-) -> None:
-    """The test email's buttons: to the sender's mailbox, try again, cancel."""
-    if callback_data.action == "cancel":
-        await state.clear()
-        await show_overview(message, mailing_settings, settings)
-        return
-    smtp = (await mailing_settings.current()).smtp
-    if smtp is None:
-        await state.clear()
-        await message.answer(_("Set up and verify the SMTP server first."))
-        return
-    to = smtp.sender_email
-    if callback_data.action == "retry":
-        to = str((await state.get_data()).get("test_to") or to)
-    await _send_test(message, state, to, mailing_settings, query.from_user.id)
-
-
-async def on_test_address(
-    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
-) -> None:
-    """The address typed for a test email: checked, then the email is sent."""
-    try:
-        to = parse_email(message.text or "")
-    except InputError as exc:
-        smtp = (await mailing_settings.current()).smtp
-        markup = address_keyboard(smtp.sender_email) if smtp else None
-        await message.answer(
-            f"❗ {reason_text(exc.reason)}\n\n"
-            + _("Type the email address to send a test email to."),
-            reply_markup=markup,
-        )
-        return
-    user_id = message.from_user.id if message.from_user else None
-    await _send_test(message, state, to, mailing_settings, user_id)
-
-
-async def _send_test(
-    message: Message,
-    state: FSMContext,
-    to: str,
-    mailing_settings: MailingSettingsService,
-    user_id: int | None,
-) -> None:
-    """Send the test email through the settings in force and report like a verification."""
-    await state.update_data(test_to=to)
-    status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=escape(to)))
-    result = await mailing_settings.send_test(
-        to,
-        user_id,
-        subject=_("ProBonus Mailer: test email"),
-        body=_(
-            "This is a test email from ProBonus Mailer.\n"
-            "If you are reading it, email mailings will reach guests this way."
-        ),
-    )
-    if result.ok:
-        await state.clear()
-        await status.edit_text(
-            "✅ "
-            + _(
-                "The test email to {to} was sent. If it is not in the inbox within a few "
-                "minutes, look in the spam folder."
-            ).format(to=escape(to))
-        )
-        return
-    smtp = (await mailing_settings.current()).smtp
-    reason = failure_reason(
-        result,
-        host=smtp.host if smtp else "",
-        port=smtp.port if smtp else 0,
-        security=smtp.security if smtp else "none",
-        sender=smtp.sender_email if smtp else "",
-        timeout=mailing_settings.smtp_timeout,
-        recipient=to,
-    )
-    await status.edit_text(
-        "❌ " + _("The test email was not sent: {reason}").format(reason=reason),
-        reply_markup=failure_keyboard("test"),
     )
 
 

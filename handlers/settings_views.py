@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 from html import escape
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.mailing_settings import MailingSettings, SmtpDraft
+from bot.mailing_settings import MailingSettings, MailingSettingsService, SmtpDraft
 from bot.smtp import DEFAULT_PORTS, SmtpFailure, SmtpStage, VerifyResult
 from bot.validators import InputError, parse_email
 from handlers.settings_callbacks import SettingsCb, SmtpFormCb
@@ -310,3 +310,11 @@ def address_keyboard(sender_email: str) -> InlineKeyboardMarkup:
     kb.row(_button(_("Send to {address}").format(address=sender_email), "test", "to_sender"))
     kb.row(_button(_("✖️ Cancel"), "test", "cancel"))
     return kb.as_markup()
+
+
+async def show_overview(
+    target: Message, mailing_settings: MailingSettingsService, settings: Settings
+) -> None:
+    """Send the /settings page (also for a main menu button)."""
+    current = await mailing_settings.current()
+    await target.answer(overview_text(current, settings), reply_markup=overview_keyboard(current))

@@ -1,0 +1,117 @@
+"""/settings → "Send a test email": to a typed address (or the sender's own mailbox)
+through the settings in force, reported like a verification."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.mailing_settings import MailingSettingsService
+from bot.validators import InputError, parse_email
+from handlers.settings_callbacks import SmtpFormCb
+from handlers.settings_views import (
+    address_keyboard,
+    failure_keyboard,
+    failure_reason,
+    reason_text,
+    show_overview,
+)
+
+
+class EmailTestForm(StatesGroup):
+    """Sending a test email: the address to send it to."""
+
+    address = State()
+
+
+async def on_test_button(
+    message: Message,
+    state: FSMContext,
+    callback_data: SmtpFormCb,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    query: CallbackQuery,
+) -> None:
+    """The test email's buttons: to the sender's mailbox, try again, cancel."""
+    if callback_data.action == "cancel":
+        await state.clear()
+        await show_overview(message, mailing_settings, settings)
+        return
+    smtp = (await mailing_settings.current()).smtp
+    if smtp is None:
+        await state.clear()
+        await message.answer(_("Set up and verify the SMTP server first."))
+        return
+    to = smtp.sender_email
+    if callback_data.action == "retry":
+        to = str((await state.get_data()).get("test_to") or to)
+    await send_test(message, state, to, mailing_settings, query.from_user.id)
+
+
+async def on_test_address(
+    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
+) -> None:
+    """The address typed for a test email: checked, then the email is sent."""
+    try:
+        to = parse_email(message.text or "")
+    except InputError as exc:
+        smtp = (await mailing_settings.current()).smtp
+        markup = address_keyboard(smtp.sender_email) if smtp else None
+        await message.answer(
+            f"❗ {reason_text(exc.reason)}\n\n"
+            + _("Type the email address to send a test email to."),
+            reply_markup=markup,
+        )
+        return
+    user_id = message.from_user.id if message.from_user else None
+    await send_test(message, state, to, mailing_settings, user_id)
+
+
+async def send_test(
+    message: Message,
+    state: FSMContext,
+    to: str,
+    mailing_settings: MailingSettingsService,
+    user_id: int | None,
+) -> None:
+    """Send the test email through the settings in force and report like a verification."""
+    await state.update_data(test_to=to)
+    status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=escape(to)))
+    result = await mailing_settings.send_test(
+        to,
+        user_id,
+        subject=_("ProBonus Mailer: test email"),
+        body=_(
+            "This is a test email from ProBonus Mailer.\n"
+            "If you are reading it, email mailings will reach guests this way."
+        ),
+    )
+    if result.ok:
+        await state.clear()
+        await status.edit_text(
+            "✅ "
+            + _(
+                "The test email to {to} was sent. If it is not in the inbox within a few "
+                "minutes, look in the spam folder."
+            ).format(to=escape(to))
+        )
+        return
+    smtp = (await mailing_settings.current()).smtp
+    reason = failure_reason(
+        result,
+        host=smtp.host if smtp else "",
+        port=smtp.port if smtp else 0,
+        security=smtp.security if smtp else "none",
+        sender=smtp.sender_email if smtp else "",
+        timeout=mailing_settings.smtp_timeout,
+        recipient=to,
+    )
+    await status.edit_text(
+        "❌ " + _("The test email was not sent: {reason}").format(reason=reason),
+        reply_markup=failure_keyboard("test"),
+    )
