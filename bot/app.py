@@ -27,6 +27,7 @@ from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
+from bot.unsubscribe import UnsubscribeTokens
 from handlers import get_routers
 from handlers.mailing_run import RunKeyboards
 from handlers.middlewares import AccessMiddleware, ServicesMiddleware
@@ -130,8 +131,10 @@ async def create_app(settings: Settings) -> Application:
             "guests": GuestService(db),
             "mailings": MailingService(db, settings),
         }
-        mailing_settings = MailingSettingsService(db, load_secret_box(settings), services["audit"])
+        secret_box = load_secret_box(settings)
+        mailing_settings = MailingSettingsService(db, secret_box, services["audit"])
         services["mailing_settings"] = mailing_settings
+        services["unsubscribe_tokens"] = UnsubscribeTokens.from_secret_box(secret_box)
         # The delivery engine and the scheduler; started and stopped with polling.
         engine = DeliveryEngine(db, bot, settings, mailing_settings, i18n, keyboards=RunKeyboards())
         scheduler = MailingScheduler(db, engine, settings)

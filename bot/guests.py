@@ -54,6 +54,13 @@ class GuestService:
             return False
         return await self.repo.set_tg_status_by_user(user_id, "unsubscribed")
 
+    async def unsubscribe_email(self, guest_id: int) -> Guest | None:
+        """An unsubscribe link from an email was opened: no more emails to this guest."""
+        guest = await self.repo.get(guest_id)
+        if guest is None or guest.email_status == "none":
+            return guest
+        return await self.repo.set_email_status(guest_id, "unsubscribed")
+
     async def mark_blocked(self, user_id: int) -> bool:
         return await self.repo.set_tg_status_by_user(user_id, "blocked")
 

@@ -8,6 +8,8 @@ and published atomically, so two processes starting at once agree on one key.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import stat
@@ -67,6 +69,11 @@ class SecretBox:
     def __init__(self, key: bytes) -> None:
         """Wrap a Fernet key; use `load_or_create` to get the application's key."""
         self._fernet = Fernet(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for one purpose (signing links, say), derived so the main key never leaves."""
+        return hmac.new(self._key, f"probonus:{purpose}".encode(), hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         """Never shows the key."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.filters import KICKED, ChatMemberUpdatedFilter, Command, CommandStart
+from aiogram.filters import (
+    KICKED,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+    CommandStart,
+)
 from aiogram.types import (
     CallbackQuery,
     ChatMemberUpdated,
@@ -18,6 +24,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.guests import GuestService
 from bot.phones import InvalidPhone
+from bot.unsubscribe import PAYLOAD_PREFIX, UnsubscribeTokens
+from handlers.formatting import quote
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,41 @@ async def on_start(message: Message, guests: GuestService) -> None:
     await message.answer(
         _("You are subscribed: news and offers will come here. /stop to unsubscribe."),
         reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+def masked_email(address: str) -> str:
+    """anna@example.com -> a***@example.com: enough to recognise, not to harvest."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+async def on_unsubscribe_link(
+    message: Message,
+    command: CommandObject,
+    guests: GuestService,
+    unsubscribe_tokens: UnsubscribeTokens,
+) -> None:
+    """The unsubscribe link of an email opened the bot: stop emails to that guest."""
+    guest_id = unsubscribe_tokens.guest_of_payload(command.args or "")
+    guest = await guests.unsubscribe_email(guest_id) if guest_id is not None else None
+    if guest is None:
+        await message.answer(
+            _(
+                "This unsubscribe link is not valid. Please open it again from the email, "
+                "or reply to the email and ask us to unsubscribe you."
+            )
+        )
+        return
+    if guest.email is None or guest.email_status == "none":
+        await message.answer(_("We no longer send emails to this address."))
+        return
+    log.info("guest %s unsubscribed from email by the link", guest.id)
+    await message.answer(
+        _(
+            "Done: {address} will get no more emails from us. "
+            "Changed your mind? Ask us in the restaurant to subscribe you again."
+        ).format(address=quote(masked_email(guest.email)))
     )
 
 
@@ -134,6 +177,11 @@ async def on_blocked(event: ChatMemberUpdated, guests: GuestService) -> None:
 def create_router() -> Router:
     router = Router(name="subscriber")
     private = F.chat.type == "private"
+    router.message.register(
+        on_unsubscribe_link,
+        CommandStart(deep_link=True, magic=F.args.startswith(PAYLOAD_PREFIX)),
+        private,
+    )
     router.message.register(on_start, CommandStart(), private)
     router.message.register(on_stop, Command("stop"), private)
     router.message.register(on_contact, F.contact, private)

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 TG_STATUSES = frozenset({"none", "active", "blocked", "unsubscribed"})
+EMAIL_STATUSES = frozenset({"none", "active", "bounced", "unsubscribed"})
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _PHONE_QUERY = re.compile(r"^[\d\s()+\-]+$")
 
@@ -304,6 +305,16 @@ class GuestRepository:
                 stored = await cursor.fetchone()
         assert stored is not None
         return Guest.from_row(stored), row is None
+
+    async def set_email_status(self, guest_id: int, status: str) -> Guest | None:
+        """Mark a guest's email reachability; the guest as it is now (None if unknown)."""
+        if status not in EMAIL_STATUSES:
+            raise ValueError(f"unknown email_status {status!r}")
+        await self.db.execute(
+            "UPDATE guests SET email_status = ?, updated_at = ? WHERE id = ? AND email_status != ?",
+            (status, _now(), guest_id, status),
+        )
+        return await self.get(guest_id)
 
     async def set_tg_status_by_user(self, user_id: int, status: str) -> bool:
         """Mark a Telegram user's reachability (blocked, unsubscribed, active); False if unknown."""
