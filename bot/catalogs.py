@@ -31,15 +31,31 @@ def _is_stale(lang_dir: Path) -> bool:
 
 
 def read_catalog(lang: str) -> Catalog:
-    """All of a language's .po files as one catalog (later files win on a clash)."""
+    """All of a language's .po files as one catalog (the first file wins on a clash;
+    `clashes` lists them, and a test keeps the list empty)."""
     merged = Catalog(locale=lang, domain=DOMAIN)
     for source in _sources(LOCALES_DIR / lang):
         with source.open("rb") as fh:
             part = read_po(fh, locale=lang)
         for message in part:
-            if message.id:
+            if message.id and message.id not in merged:
                 merged[message.id] = message
     return merged
+
+
+def clashes(lang: str) -> list[str]:
+    """Messages that two .po files of a language translate differently."""
+    seen: dict[object, tuple[str, object]] = {}
+    found = []
+    for source in _sources(LOCALES_DIR / lang):
+        with source.open("rb") as fh:
+            for message in read_po(fh, locale=lang):
+                if not message.id:
+                    continue
+                first = seen.setdefault(message.id, (source.name, message.string))
+                if first[1] != message.string:
+                    found.append(f"{message.id!r}: {first[0]} and {source.name} differ")
+    return found
 
 
 def compile_catalogs(*, only_stale: bool = False) -> list[str]:

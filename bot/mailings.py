@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import aiosmtplib
 
 from bot.config import Settings
 from bot.delivery.email_message import build_email
@@ -33,7 +31,7 @@ from bot.render import (
     telegram_length,
     telegram_text,
 )
-from bot.smtp import SmtpConfig, sanitize
+from bot.smtp import SmtpConfig, VerifyResult, send_one_email
 from storage.db import Database
 from storage.guests import Guest
 from storage.mailing_settings import ChannelSwitches, MailingSettingsRepository
@@ -187,6 +185,17 @@ class MailingService:
             return RenderContext(ctx.locale, draft.day)
         return ctx
 
+    def quick_times(self, day: date | None) -> tuple[bool, list[str]]:
+        """What the time step offers for `day`: "Now" (today only) and round times still ahead."""
+        now = self.now_local()
+        if day is None or day < now.date():
+            return False, []
+        if day > now.date():
+            return False, ["10:00", "12:00", "15:00", "18:00", "19:00"]
+        start = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        slots = [start + timedelta(hours=i) for i in range(4)]
+        return True, [s.strftime("%H:%M") for s in slots if s.date() == now.date()]
+
     def moment(self, day: date, at: str) -> datetime | None:
         """The moment of day + "HH:MM" in TIMEZONE (None for "now"); MomentPassedError."""
         if at == NOW:
@@ -249,9 +258,12 @@ class MailingService:
         return LengthCheck(length, TELEGRAM_TEXT_LIMIT, split, empty)
 
     # ------------------------------------------------------------ preview
-    async def sample(self, segment: Segment, fallback: Recipient) -> tuple[Recipient, Guest | None]:
-        """A real guest of the segment to show the preview for, or the fallback when empty."""
-        guest = await self.segments.sample(segment, today=self.today())
+    async def sample(
+        self, segment: Segment, fallback: Recipient, channels: tuple[str, ...] = ()
+    ) -> tuple[Recipient, Guest | None]:
+        """A real guest of the segment (one the channels reach, when there is one) to show
+        the preview for, or the fallback when the segment is empty."""
+        guest = await self.segments.sample(segment, today=self.today(), channels=channels)
         return (Recipient.of(guest), guest) if guest else (fallback, None)
 
     async def preview(self, draft: Draft, fallback: Recipient) -> Preview:
@@ -259,7 +271,7 @@ class MailingService:
         segment = await self.segment(draft.segment_id)
         if segment is None:
             raise LookupError("the draft's segment no longer exists")
-        recipient, guest = await self.sample(segment, fallback)
+        recipient, guest = await self.sample(segment, fallback, tuple(draft.channels))
         ctx = self.context(draft)
         rendered = render_telegram(draft.text_html or "", recipient, ctx)
         audience = await self.audience(segment, draft.channels, self.stored_mode(draft))
@@ -334,8 +346,8 @@ class MailingService:
     # ------------------------------------------------------------ test email
     async def send_test_email(
         self, draft: Draft, recipient: Recipient, to: str, config: SmtpConfig
-    ) -> str | None:
-        """Send the draft's email, rendered for `recipient`, to `to`; the failure, or None."""
+    ) -> VerifyResult:
+        """Send the draft's email, rendered for `recipient`, to `to`; the outcome."""
         ctx = self.context(draft)
         image: bytes | None = None
         subtype: str | None = None
@@ -360,24 +372,7 @@ class MailingService:
             unsubscribe_token=None,
             message_id_domain=config.sender_email.rsplit("@", 1)[-1],
         )
-        password = config.password.get_secret_value() if config.password else None
-        try:
-            await aiosmtplib.send(
-                message,
-                sender=config.sender_email,
-                recipients=[to],
-                hostname=config.host,
-                port=config.port,
-                username=config.username or None,
-                password=password if config.username else None,
-                use_tls=config.security == "tls",
-                start_tls=config.security == "starttls",
-                validate_certs=config.validate_certs,
-                tls_context=config.tls_context,
-                timeout=config.timeout,
-            )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            detail = sanitize(str(exc) or type(exc).__name__, config.secrets())
-            log.info("test email to %s failed: %s", to, detail)
-            return detail
-        return None
+        result = await send_one_email(config, message, to)
+        if not result.ok:
+            log.info("test email to %s failed: %s", to, result)
+        return result

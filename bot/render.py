@@ -189,16 +189,25 @@ def variables(recipient: Recipient, ctx: RenderContext) -> dict[str, str]:
     }
 
 
+def _capitalised(match: re.Match[str]) -> str:
+    """The tags around a dropped "{x}, " at a line start, and the next letter made capital."""
+    return match.group(1) + match.group(2) + match.group(3) + match.group(4).upper()
+
+
 def _tidy(text: str, *, markup: bool) -> str:
     """Remove the empty-value marks and the spaces they would leave doubled."""
     if _EMPTY not in text:
         return text
     tags = _TAGS if markup else ""
     mark = f"({tags}){_EMPTY}+({tags})"
-    # "a {x} b" -> "a b"; "Hello {x}!" -> "Hello!"; "{x} at line start" -> "at line start".
-    rules = (
+    # "a {x} b" -> "a b"; "Hello {x}!" -> "Hello!"; "{x} at line start" -> "at line start";
+    # "Hello, {x}!" -> "Hello!"; "{x}, welcome!" -> "Welcome!" (no comma left dangling).
+    punct = re.escape(_PUNCT)
+    rules: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
         (re.compile(f"[ \t]+{mark}[ \t]+"), r" \1\2"),
-        (re.compile(f"[ \t]+{mark}(?=[{re.escape(_PUNCT)}]|$)", re.M), r"\1\2"),
+        (re.compile(f"[ \t]+{mark}(?=[{punct}]|$)", re.M), f"\\1{_EMPTY}\\2"),
+        (re.compile(f",{mark}(?=[{punct}]|$)", re.M), f"\\1{_EMPTY}\\2"),
+        (re.compile(f"^{mark},[ \t]*({tags})(\\w)", re.M), _capitalised),
         (re.compile(f"^{mark}[ \t]+", re.M), r"\1\2"),
     )
     changed = True

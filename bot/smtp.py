@@ -302,7 +302,11 @@ def build_message(cfg: SmtpConfig, to: str, subject: str, body: str) -> EmailMes
 
 async def send_test_email(cfg: SmtpConfig, to: str, subject: str, body: str) -> VerifyResult:
     """Send one email through the settings and report the outcome like a verification."""
-    message = build_message(cfg, to, subject, body)
+    return await send_one_email(cfg, build_message(cfg, to, subject, body), to)
+
+
+async def send_one_email(cfg: SmtpConfig, message: EmailMessage, to: str) -> VerifyResult:
+    """Send one ready message (a mailing's test, say) in its own session; the outcome."""
 
     async def send(client: aiosmtplib.SMTP, deadline: _Deadline) -> None:
         """Hand the message over: MAIL FROM, RCPT TO, DATA."""

@@ -250,9 +250,10 @@ async def _ask_time(
     await state.update_data(day=day.isoformat())
     await state.set_state(Reschedule.time)
     kb = InlineKeyboardBuilder()
-    if day == mailings.today():
+    now_allowed, times = mailings.quick_times(day)
+    if now_allowed:
         kb.button(text=_("⚡ Now"), callback_data=HistoryCb(action="time", value=NOW))
-    for value in ("10:00", "12:00", "15:00", "18:00", "19:00"):
+    for value in times:
         kb.button(text=value, callback_data=HistoryCb(action="time", value=value.replace(":", "")))
     kb.adjust(3)
     kb.row(*_cancel_row())

@@ -305,11 +305,16 @@ class SegmentRepository:
         values = [int(v) for v in row] if row else [0] * 5
         return Longest(*values)
 
-    async def sample(self, segment: Segment, *, today: date | None = None) -> Guest | None:
-        """A real guest of the segment to preview with: one with a name, the longest first."""
+    async def sample(
+        self, segment: Segment, *, today: date | None = None, channels: Sequence[str] = ()
+    ) -> Guest | None:
+        """A real guest of the segment to preview with: one the channels reach, with a name,
+        the longest first."""
         sql, params = where_clause(segment, today=today)
+        reach = [TELEGRAM_REACHABLE if c == "telegram" else EMAIL_REACHABLE for c in channels]
+        reached = f"NOT ({' OR '.join(reach)}), " if reach else ""
         row = await self.db.fetchone(
-            f"{_SELECT_GUEST} WHERE {sql} ORDER BY guests.first_name IS NULL, "
+            f"{_SELECT_GUEST} WHERE {sql} ORDER BY {reached}guests.first_name IS NULL, "
             "length(COALESCE(guests.last_name, '') || COALESCE(guests.first_name, '') || "
             "COALESCE(guests.middle_name, '')) DESC, guests.id LIMIT 1",
             params,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from bot.catalogs import read_catalog
+from bot.catalogs import clashes, read_catalog
 from tests.conftest import ADMIN, GUEST, OTHER_ADMIN, BotFactory, RunningBot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +27,10 @@ def test_every_user_facing_string_has_a_russian_translation() -> None:
     catalog = read_catalog("ru")
     missing = sorted(m for m in source_msgids() if not (catalog.get(m) and catalog[m].string))
     assert not missing, "untranslated:\n" + "\n".join(missing)
+
+
+def test_no_message_is_translated_two_ways() -> None:
+    assert not clashes("ru"), "\n".join(clashes("ru"))
 
 
 def test_translations_keep_every_placeholder() -> None:

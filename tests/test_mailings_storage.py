@@ -121,7 +121,12 @@ async def test_longest_values_and_sample_guest(db: Database) -> None:
     assert longest.last_name == len("Очень-Длинная-Фамилия")
     assert (longest.max_balance_cents, longest.min_balance_cents) == (150_000, -2_000)
     sample = await segments.sample(everyone)
-    assert sample is not None and sample.first_name is not None
+    assert sample is not None and sample.first_name == "Борис"  # the longest name
+    # An email mailing is previewed for a guest it will reach: Борис has no email.
+    by_email = await segments.sample(everyone, channels=("email",))
+    assert by_email is not None and by_email.first_name == "Анна"
+    by_either = await segments.sample(everyone, channels=("email", "telegram"))
+    assert by_either is not None and by_either.first_name == "Борис"
 
 
 async def test_mailing_lifecycle_is_compare_and_set(db: Database) -> None:

@@ -193,7 +193,9 @@ async def test_happy_path_for_each_channel_combination_and_mode(
     assert counts in summary, summary
     # The message as the guest sees it, rendered for a real guest of the segment.
     shown = bot.api.sent_texts(ADMIN)[-2]
-    assert "Hello, Анна! Your balance: 1,234.50." in shown or "Hello, Вера!" in shown, shown
+    # Shown for a guest the channels reach (Анна: Telegram; Борис: email), never for Глеб.
+    sample = "Hello, Борис!" if stored == ("email",) else "Hello, Анна! Your balance: 1,234.50."
+    assert sample in shown, shown
     await bot.press(ADMIN, "Confirm")
     assert "is scheduled for" in bot.last_text(ADMIN)
     assert await state(bot) is None
@@ -467,7 +469,7 @@ async def test_edit_from_the_preview_returns_to_the_preview(bot: RunningBot) -> 
     assert "Priority: Email first" in bot.last_text(ADMIN)
     # Back from a step opened by Edit returns to the preview unchanged.
     await bot.press(ADMIN, "Edit")
-    await bot.press(ADMIN, "Name")
+    await bot.press(ADMIN, "Mailing name")
     await bot.press(ADMIN, "Back")
     assert await state(bot) == "NewMailing:preview"
     await bot.press(ADMIN, "Confirm")
@@ -717,13 +719,21 @@ async def test_send_test_email_to_an_address(bot: RunningBot, cert: Certificate)
         assert "test email was sent to manager@example.com" in texts[-1], texts
         assert await state(bot) == "NewMailing:preview"
         [received] = server.received
+    # The server is gone now: the failure is told in plain words, like in /settings.
+    await bot.press(ADMIN, "Send test to me")
+    await bot.press(ADMIN, "Email to an address")
+    texts = await bot.texts_after(ADMIN, lambda: bot.api.send_message(ADMIN, "manager@example.com"))
+    assert "was not sent" in texts[-1] and "refused the connection" in texts[-1], texts
+    assert "Errno" not in texts[-1]
+    assert await state(bot) == "NewMailing:preview"
     assert received.rcpt_tos == ["manager@example.com"]
     message = received.message
-    assert message["Subject"] == "News for Анна"
+    # Previewed (and tested) for a guest the email reaches: Анна has no email.
+    assert message["Subject"] == "News for Борис"
     plain = message.get_body(("plain",))
     rich = message.get_body(("html",))
     assert plain is not None and rich is not None
-    assert "Hello, Анна! Your balance:" in plain.get_content()
+    assert "Hello, Борис! Your balance:" in plain.get_content()
     assert 'src="cid:' in rich.get_content()
     images = [p for p in message.walk() if p.get_content_maintype() == "image"]
     assert len(images) == 1
@@ -768,3 +778,61 @@ async def test_today_in_the_preview_is_the_day_the_mailing_goes_out(bot: Running
     await seed(bot)
     await compose(bot, text="Offer of {today} for {first_name}")
     assert f"Offer of {tomorrow(bot)} for Анна" in bot.api.sent_texts(ADMIN)[-2]
+
+
+async def test_a_channel_switched_off_before_confirm_sends_the_admin_back_to_channels(
+    bot: RunningBot,
+) -> None:
+    await seed(bot)
+    await compose(bot)
+    # Another admin switches Telegram off in /settings while the preview is open.
+    await MailingSettingsRepository(app_of(bot).db).set_channel("telegram", False, 1002)
+    await bot.press(ADMIN, "Confirm")
+    texts = bot.api.sent_texts(ADMIN)
+    assert any("Telegram was switched off in /settings meanwhile" in t for t in texts[-3:])
+    assert await state(bot) == "NewMailing:channels"
+    assert await mailings(bot) == []
+    answer = await bot.press(ADMIN, "Telegram — unavailable")
+    assert "switched off in /settings" in answer.params["text"]
+    # Switched on again: the same button now chooses it.
+    await MailingSettingsRepository(app_of(bot).db).set_channel("telegram", True, 1002)
+    await bot.press(ADMIN, "Telegram — unavailable")
+    assert any("✅ Telegram" in t for t, _ in bot.api.last_message(ADMIN).buttons())
+    await bot.press(ADMIN, "Done")
+    assert await state(bot) == "NewMailing:preview"  # every other answer was kept
+    await bot.press(ADMIN, "Confirm")
+    [mailing] = await mailings(bot)
+    assert mailing.channels == ("telegram",) and mailing.name == "Spring menu"
+
+
+async def test_a_photo_with_a_caption_at_the_text_step_gives_both_text_and_image(
+    bot: RunningBot,
+) -> None:
+    await start_at(bot, "text")
+    bot.api.send_photo(ADMIN, picture(), caption="Новое меню для {first_name}")
+    await bot.settle()
+    assert await state(bot) == "NewMailing:preview", bot.api.dump()
+    texts = bot.api.sent_texts(ADMIN)
+    assert any("Text saved" in t for t in texts) and any("Image saved" in t for t in texts)
+    await bot.press(ADMIN, "Confirm")
+    [mailing] = await mailings(bot)
+    assert mailing.text_html == "Новое меню для {first_name}" and mailing.image_path
+
+
+async def test_a_caption_at_the_image_step_becomes_the_text_only_when_there_is_none(
+    bot: RunningBot,
+) -> None:
+    await start_at(bot, "text")
+    await bot.press(ADMIN, "Skip")
+    bot.api.send_photo(ADMIN, picture(), caption="Только {first_name}")
+    await bot.settle()
+    assert await state(bot) == "NewMailing:preview", bot.api.dump()
+    await bot.press(ADMIN, "Confirm")
+    [mailing] = await mailings(bot)
+    assert mailing.text_html == "Только {first_name}"
+
+    await start_at(bot, "image")  # the text is "Text of {first_name}"
+    bot.api.send_photo(ADMIN, picture(), caption="Другая подпись")
+    await bot.settle()
+    assert any("caption was not used" in t for t in bot.api.sent_texts(ADMIN)[-3:])
+    assert await state(bot) == "NewMailing:preview"

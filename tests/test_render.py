@@ -121,6 +121,22 @@ def test_missing_parts_leave_no_double_spaces() -> None:
     assert render_plain("Hello, {middle_name} friend", guest, CTX) == "Hello, friend"
 
 
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("Привет, {first_name}! У вас {balance} бонусов", "Привет! У вас 0 бонусов"),
+        ("{first_name}, привет!", "Привет!"),
+        ("Привет, {first_name}, как дела?", "Привет, как дела?"),
+        ("{last_name} {first_name}, ждём вас", "Ждём вас"),
+        ("Привет,{first_name}", "Привет"),
+    ],
+)
+def test_a_guest_without_a_name_gets_no_dangling_comma(template: str, expected: str) -> None:
+    nameless = Recipient(None, None, None, Decimal(0))
+    assert render_telegram(template, nameless, CTX) == expected
+    assert render_plain(template, nameless, CTX) == expected
+
+
 def test_values_are_escaped_for_each_format() -> None:
     evil = Recipient('<b>"Bob" & co</b>', "</a>", None, Decimal(0))
     tg = render_telegram('<a href="https://x.y/{first_name}">{last_name}</a>', evil, CTX)

@@ -29,12 +29,13 @@ async def on_channel(
     chosen = [c for c in data.get("channels") or [] if c in ("telegram", "email")]
     switches = await mailings.channel_switches()
     enabled = set(switches.enabled)
-    if callback_data.action == "off":
+    if callback_data.action == "off" and callback_data.channel not in enabled:
         await query.answer(
             await unavailable_reason(mailings, callback_data.channel), show_alert=True
         )
         return
-    if callback_data.action == "toggle":
+    # An "unavailable" button whose channel was switched on meanwhile works as a toggle.
+    if callback_data.action in ("toggle", "off"):
         channel = callback_data.channel
         if channel not in enabled:
             await query.answer(await unavailable_reason(mailings, channel), show_alert=True)

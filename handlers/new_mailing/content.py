@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.images import MAX_BYTES, ImageError
 from bot.mailings import MailingService
 from bot.render import TELEGRAM_CAPTION_LIMIT, TemplateError, check_template
-from handlers.new_mailing.flow import go_next, show_step
+from handlers.new_mailing.flow import go_next, show_step, state_of
 from handlers.new_mailing.texts import image_error_text, template_error_text
 
 log = logging.getLogger(__name__)
@@ -25,18 +25,25 @@ async def on_text(message: Message, state: FSMContext, mailings: MailingService)
     if not (message.text or "").strip():
         await message.answer(_("The text cannot be empty. Send the text of the mailing."))
         return
-    template = message.html_text
+    data = await state.get_data()
+    if await save_text(message, state, mailings, message.html_text, bool(data.get("image_path"))):
+        await go_next(message, state, "text", mailings)
+
+
+async def save_text(
+    message: Message, state: FSMContext, mailings: MailingService, template: str, has_image: bool
+) -> bool:
+    """Check the text (variables, lengths for the segment) and keep it; False if refused."""
     try:
         check_template(template)
     except TemplateError as error:
         await message.answer(template_error_text(error))
-        return
+        return False
     data = await state.get_data()
     segment = await mailings.segment(data.get("segment_id"))
     if segment is None:
         await show_step(message, state, "segment", mailings)
-        return
-    has_image = bool(data.get("image_path"))
+        return False
     check = await mailings.check_length(template, segment, has_image=has_image)
     if not check.ok:
         await message.answer(
@@ -46,7 +53,7 @@ async def on_text(message: Message, state: FSMContext, mailings: MailingService)
                 "Shorten it by {excess} characters and send it again."
             ).format(length=check.length, limit=check.limit, excess=check.length - check.limit)
         )
-        return
+        return False
     if check.may_be_empty and not has_image:
         await message.answer(
             _(
@@ -54,13 +61,13 @@ async def on_text(message: Message, state: FSMContext, mailings: MailingService)
                 "Add some words besides the variables."
             )
         )
-        return
+        return False
     await state.update_data(text_html=template, no_text=False)
     note = _("Text saved.")
     if check.split:
         note += " " + split_note()
     await message.answer(note)
-    await go_next(message, state, "text", mailings)
+    return True
 
 
 def split_note() -> str:
@@ -79,7 +86,21 @@ async def on_text_skip(query: CallbackQuery, state: FSMContext, mailings: Mailin
     await go_next(query.message, state, "text", mailings)
 
 
-async def on_text_other(message: Message) -> None:
+def is_image(message: Message) -> bool:
+    """A photo, or a file that says it is a JPEG, PNG or WebP image."""
+    document = message.document
+    return bool(message.photo) or (document is not None and document.mime_type in IMAGE_TYPES)
+
+
+async def on_text_other(
+    message: Message, state: FSMContext, mailings: MailingService, bot: Bot
+) -> None:
+    if is_image(message) and (message.caption or "").strip():
+        # A photo with a caption at the text step: the caption is the text, the photo the image.
+        if await save_text(message, state, mailings, message.html_text, has_image=True):
+            await state.set_state(state_of("image"))
+            await on_image(message, state, mailings, bot)
+        return
     await message.answer(
         _(
             "This step needs the text as a message. The image comes in the next step; "
@@ -117,6 +138,16 @@ async def on_image(message: Message, state: FSMContext, mailings: MailingService
     await state.update_data(image_path=stored.relative_path, image_file_id=file_id, no_image=False)
     note = _("Image saved ({width}×{height}).").format(width=stored.width, height=stored.height)
     draft = await state.get_data()
+    if (message.caption or "").strip() and draft.get("text_html") != message.html_text:
+        if draft.get("text_html"):
+            note += " " + _(
+                "Its caption was not used: the mailing keeps the text you sent before "
+                "(change it with Edit in the preview)."
+            )
+        elif await save_text(message, state, mailings, message.html_text, has_image=True):
+            draft = await state.get_data()
+        else:
+            return
     segment = await mailings.segment(draft.get("segment_id"))
     if draft.get("text_html") and segment is not None:
         check = await mailings.check_length(draft["text_html"], segment, has_image=True)

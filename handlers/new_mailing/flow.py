@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
@@ -138,19 +137,12 @@ def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
 
 def time_buttons(mailings: MailingService, data: dict[str, Any]) -> list[InlineKeyboardButton]:
     """ "Now" (today only) and a few round times that are still ahead."""
-    now = mailings.now_local()
-    draft = Draft.from_data(data)
-    today = draft.day == now.date()
+    now_allowed, times = mailings.quick_times(Draft.from_data(data).day)
     buttons = []
-    if today:
+    if now_allowed:
         buttons.append(
             InlineKeyboardButton(text=_("⚡ Now"), callback_data=NmTimeCb(value=NOW).pack())
         )
-        start = (now + timedelta(hours=1)).replace(minute=0)
-        slots = [start + timedelta(hours=i) for i in range(4)]
-        times = [s.strftime("%H:%M") for s in slots if s.date() == now.date()]
-    else:
-        times = ["10:00", "12:00", "15:00", "18:00", "19:00"]
     for value in times:
         data_value = value.replace(":", "")
         buttons.append(

@@ -31,6 +31,7 @@ from handlers.new_mailing.texts import (
     moment_text,
     segment_title,
 )
+from handlers.settings_views import failure_reason
 
 
 def sample_recipient() -> Recipient:
@@ -167,7 +168,8 @@ async def show_preview(target: Message, state: FSMContext, mailings: MailingServ
 def edit_markup(data: dict[str, object]) -> InlineKeyboardMarkup:
     draft = Draft.from_data(dict(data))
     labels = [
-        ("name", _("Name")), ("segment", _("Segment")), ("date", _("Date")), ("time", _("Time")),
+        ("name", _("Mailing name")), ("segment", _("Segment")), ("date", _("Date")),
+        ("time", _("Time")),
         ("channels", _("Channels")), ("mode", _("Send mode")), ("subject", _("Subject")),
         ("text", _("Text")), ("image", _("Image")),
     ]  # fmt: skip
@@ -277,26 +279,51 @@ async def _confirm(
             _("The text is too long for this segment. Edit the text first."), show_alert=True
         )
         return
+    # Another admin may have switched a channel off while this one was composing.
+    switched_off = [
+        c for c in draft.channels if c not in (await mailings.channel_switches()).enabled
+    ]
+    if switched_off:
+        await query.answer()
+        channels = [c for c in draft.channels if c not in switched_off]
+        await message.answer(
+            _(
+                "{channels} was switched off in /settings meanwhile. Choose the channels again."
+            ).format(channels=channels_text(tuple(switched_off)))
+        )
+        await state.update_data(channels=channels, editing=True)
+        await show_step(message, state, "channels", mailings)
+        return
     try:
         mailing = await mailings.create(draft, query.from_user.id)
     except MomentPassedError:
         await query.answer()
+        day_over = draft.day is not None and draft.day < mailings.today()
         await message.answer(
-            _("The chosen time has already passed while we talked. Choose another time.")
+            _("The chosen day is over while we talked. Choose another date.")
+            if day_over
+            else _("The chosen time has already passed while we talked. Choose another time.")
         )
-        await state.update_data(at=None, editing=True)
-        await show_step(message, state, "time", mailings)
+        if day_over:
+            await state.update_data(day=None, at=None, editing=True)
+        else:
+            await state.update_data(at=None, editing=True)
+        await show_step(message, state, "date" if day_over else "time", mailings)
         return
     await query.answer(_("Scheduled."))
     await message.edit_reply_markup(reply_markup=None)
     await state.clear()
     when = mailings.local(mailing.scheduled_at)
-    text = (
-        _("✅ The mailing “{name}” starts now.")
-        if draft.at == "now"
-        else _("✅ The mailing “{name}” is scheduled for {moment} ({tz}).")
-    ).format(name=quote(mailing.name), moment=moment_text(when), tz=mailings.settings.timezone)
-    text += "\n" + _("It can be cancelled or moved in /history until it starts.")
+    if draft.at == "now":
+        text = _(
+            "✅ The mailing “{name}” starts now. Its progress follows here; "
+            "it can be paused or cancelled from its card in /history."
+        ).format(name=quote(mailing.name))
+    else:
+        text = _("✅ The mailing “{name}” is scheduled for {moment} ({tz}).").format(
+            name=quote(mailing.name), moment=moment_text(when), tz=mailings.settings.timezone
+        )
+        text += "\n" + _("It can be cancelled or moved in /history until it starts.")
     await message.answer(text, reply_markup=main_menu())
     # Its job is planned at once; "now" launches it right away.
     await scheduler.sync(mailing.id)
@@ -348,10 +375,19 @@ async def _send_test_email(
         return
     draft = Draft.from_data(await state.get_data())
     preview = await mailings.preview(draft, sample_recipient())
-    failure = await mailings.send_test_email(draft, preview.recipient, address, config)
-    if failure:
+    result = await mailings.send_test_email(draft, preview.recipient, address, config)
+    if not result.ok:
+        reason = failure_reason(
+            result,
+            host=config.host,
+            port=config.port,
+            security=config.security,
+            sender=config.sender_email,
+            timeout=config.timeout,
+            recipient=address,
+        )
         text = _("The test email to {address} was not sent: {reason}").format(
-            address=quote(address), reason=quote(failure)
+            address=quote(address), reason=reason
         )
     else:
         text = _("📧 The test email was sent to {address}.").format(address=quote(address))
