@@ -30,6 +30,7 @@ from bot.render import (
     render_telegram,
     telegram_length,
     telegram_text,
+    used_variables,
 )
 from bot.smtp import SmtpConfig, VerifyResult, send_one_email
 from storage.db import Database
@@ -125,6 +126,8 @@ class Preview:
     lengths: LengthCheck
     scheduled_at: datetime | None  # None for "now"
     ctx: RenderContext
+    nameless: int = 0  # guests missing a name part the text uses
+    nameless_rendered: str = ""  # the text as those guests get it (the worst case)
 
 
 class MomentPassedError(ValueError):
@@ -283,9 +286,33 @@ class MailingService:
             scheduled = datetime.combine(
                 draft.day, time.fromisoformat(draft.at), tzinfo=self.settings.tz
             )
+        nameless, nameless_rendered = await self._nameless(draft, segment, ctx)
         return Preview(
-            draft, segment, recipient, guest, rendered, audience, lengths, scheduled, ctx
+            draft,
+            segment,
+            recipient,
+            guest,
+            rendered,
+            audience,
+            lengths,
+            scheduled,
+            ctx,
+            nameless,
+            nameless_rendered,
         )
+
+    async def _nameless(
+        self, draft: Draft, segment: Segment, ctx: RenderContext
+    ) -> tuple[int, str]:
+        """How many guests lack a name part the text uses, and what the text becomes for them."""
+        used = used_variables(draft.text_html or "")
+        names = {"first_name", "last_name", "middle_name"}
+        parts = names if "full_name" in used else used & names
+        count = await self.segments.count_without(segment, sorted(parts), today=self.today())
+        if not count:
+            return 0, ""
+        nobody = Recipient(None, None, None, Decimal(0))
+        return count, render_telegram(draft.text_html or "", nobody, ctx)
 
     @staticmethod
     def stored_mode(draft: Draft) -> str:

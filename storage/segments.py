@@ -291,6 +291,20 @@ class SegmentRepository:
         total, telegram, email, both = (int(v) for v in row) if row else (0, 0, 0, 0)
         return Reach(total, telegram, email, total - telegram - email + both, both)
 
+    async def count_without(
+        self, segment: Segment, names: Sequence[str], *, today: date | None = None
+    ) -> int:
+        """Guests of the segment missing any of these name parts (first, last, middle)."""
+        columns = [c for c in ("first_name", "last_name", "middle_name") if c in names]
+        if not columns:
+            return 0
+        blank = " OR ".join(f"COALESCE(TRIM(guests.{c}), '') = ''" for c in columns)
+        sql, params = where_clause(segment, today=today)
+        row = await self.db.fetchone(
+            f"SELECT COUNT(*) FROM guests WHERE {sql} AND ({blank})", params
+        )
+        return int(row[0]) if row else 0
+
     async def longest(self, segment: Segment, *, today: date | None = None) -> Longest:
         """The longest names and the extreme balances among the segment's guests."""
         sql, params = where_clause(segment, today=today)

@@ -836,3 +836,18 @@ async def test_a_caption_at_the_image_step_becomes_the_text_only_when_there_is_n
     await bot.settle()
     assert any("caption was not used" in t for t in bot.api.sent_texts(ADMIN)[-3:])
     assert await state(bot) == "NewMailing:preview"
+
+
+async def test_the_preview_tells_how_many_guests_have_no_name_and_what_they_get(
+    bot: RunningBot,
+) -> None:
+    await seed(bot)
+    guests = GuestRepository(app_of(bot).db)
+    await guests.upsert_many([GuestRecord(phone="+79160000011"), GuestRecord(phone="+79160000012")])
+    await compose(bot, text="Hello, {first_name}! Your balance: {balance}.")
+    summary = bot.last_text(ADMIN)
+    assert "without a name the text uses: 2" in summary, summary
+    assert "They get: «Hello! Your balance: 0.»" in summary
+    await bot.say(ADMIN, "/cancel")
+    await compose(bot, text="Our spring menu is here.")
+    assert "without a name" not in bot.last_text(ADMIN)

@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter, or_f
 
 from handlers.filters import admin_router
-from handlers.new_mailing import channels, content, control, preview, steps
+from handlers.new_mailing import channels, content, control, preview, preview_email, steps
 from handlers.new_mailing.callbacks import (
     CalendarCb,
     NmChannelCb,
@@ -55,8 +55,10 @@ def create_router() -> Router:
         preview.on_preview_button, NmPreviewCb.filter(), StateFilter(s.preview, s.test_email)
     )
     c.register(preview.on_edit_step, NmEditCb.filter(), s.preview)
-    c.register(preview.on_last_address, NmNavCb.filter(F.action == "last_email"), s.test_email)
-    m.register(preview.on_test_address, s.test_email, F.text)
+    c.register(
+        preview_email.on_last_address, NmNavCb.filter(F.action == "last_email"), s.test_email
+    )
+    m.register(preview_email.on_test_address, s.test_email, F.text)
 
     # Off-script: calendar labels, old buttons, input of the wrong kind.
     c.register(steps.on_calendar, CalendarCb.filter(F.action == "noop"))

@@ -15,12 +15,15 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.mailing_settings import MailingSettingsService
 from bot.mailings import Draft, MailingService, MomentPassedError, Preview
-from bot.render import TELEGRAM_CAPTION_LIMIT, Recipient, render_subject, telegram_length
+from bot.render import (
+    TELEGRAM_CAPTION_LIMIT,
+    Recipient,
+    render_subject,
+    telegram_length,
+    telegram_text,
+)
 from bot.scheduler import MailingScheduler
-from bot.secrets import SecretDecryptError
-from bot.validators import InputError, parse_email
 from handlers.formatting import quote
 from handlers.keyboards import main_menu
 from handlers.new_mailing.callbacks import NmEditCb, NmNavCb, NmPreviewCb
@@ -31,7 +34,6 @@ from handlers.new_mailing.texts import (
     moment_text,
     segment_title,
 )
-from handlers.settings_views import failure_reason
 
 
 def sample_recipient() -> Recipient:
@@ -83,6 +85,12 @@ def preview_markup() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def _shortened(text: str, limit: int = 120) -> str:
+    """One line of at most `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def summary_text(preview: Preview, mailings: MailingService) -> str:
     draft, audience = preview.draft, preview.audience
     reach = audience.reach
@@ -128,6 +136,14 @@ def summary_text(preview: Preview, mailings: MailingService) -> str:
             "channels: {none}"
         ).format(telegram=audience.telegram, email=audience.email, none=audience.unreachable),
     ]
+    if preview.nameless:
+        lines.append(
+            _(
+                "ℹ️ Guests of the segment without a name the text uses: {n}. They get: «{text}»"
+            ).format(
+                n=preview.nameless, text=quote(_shortened(telegram_text(preview.nameless_rendered)))
+            )
+        )
     if preview.lengths.split:
         lines.append(
             _(
@@ -327,69 +343,3 @@ async def _confirm(
     await message.answer(text, reply_markup=main_menu())
     # Its job is planned at once; "now" launches it right away.
     await scheduler.sync(mailing.id)
-
-
-async def on_test_address(
-    message: Message,
-    state: FSMContext,
-    mailings: MailingService,
-    mailing_settings: MailingSettingsService,
-) -> None:
-    try:
-        address = parse_email(message.text or "")
-    except InputError:
-        await message.answer(
-            _("This does not look like an email address. Type it like name@example.com.")
-        )
-        return
-    await _send_test_email(message, state, mailings, mailing_settings, address)
-
-
-async def on_last_address(
-    query: CallbackQuery,
-    state: FSMContext,
-    mailings: MailingService,
-    mailing_settings: MailingSettingsService,
-) -> None:
-    await query.answer()
-    address = (await state.get_data()).get("test_email")
-    if isinstance(query.message, Message) and address:
-        await _send_test_email(query.message, state, mailings, mailing_settings, address)
-
-
-async def _send_test_email(
-    message: Message,
-    state: FSMContext,
-    mailings: MailingService,
-    mailing_settings: MailingSettingsService,
-    address: str,
-) -> None:
-    await state.update_data(test_email=address)
-    try:
-        config = await mailing_settings.smtp_config()
-    except SecretDecryptError:
-        config = None
-    if config is None:
-        await message.answer(_("Email is not set up: verify the SMTP settings in /settings first."))
-        await show_preview(message, state, mailings)
-        return
-    draft = Draft.from_data(await state.get_data())
-    preview = await mailings.preview(draft, sample_recipient())
-    result = await mailings.send_test_email(draft, preview.recipient, address, config)
-    if not result.ok:
-        reason = failure_reason(
-            result,
-            host=config.host,
-            port=config.port,
-            security=config.security,
-            sender=config.sender_email,
-            timeout=config.timeout,
-            recipient=address,
-        )
-        text = _("The test email to {address} was not sent: {reason}").format(
-            address=quote(address), reason=reason
-        )
-    else:
-        text = _("📧 The test email was sent to {address}.").format(address=quote(address))
-    await state.set_state(NewMailing.preview)
-    await message.answer(text, reply_markup=preview_markup())
