@@ -12,8 +12,7 @@ from bot.config import Settings
 from bot.guest_import import TableError
 from bot.guests import GuestService
 from bot.i18n import create_i18n
-from bot.xlsx import write_rejected
-from handlers.formatting import import_summary, plain, table_error_text
+from handlers.formatting import import_summary, plain, save_rejected, table_error_text
 
 
 async def import_file(settings: Settings, file: str) -> int:
@@ -40,7 +39,7 @@ async def import_file(settings: Settings, file: str) -> int:
             print(plain(import_summary(result, path.name)))
             if result.rejected:
                 rejected = path.with_name(f"{path.stem}.rejected.xlsx")
-                write_rejected(rejected, result, _("Reason"))
+                await save_rejected(rejected, result)
                 print(_("Rows that were not imported: {path}").format(path=rejected))
             return 0
         finally:

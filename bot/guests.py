@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.guest_import import ImportResult, import_guests
-from bot.phones import normalize_phone
+from bot.phones import phone_from_contact
 from bot.xlsx import export_guests
 from storage.db import Database
 from storage.guests import Guest, GuestCounts, GuestRepository
@@ -33,7 +33,7 @@ class GuestService:
     ) -> Guest:
         """Link a guest's own shared contact to the account with that phone (or a new one)."""
         guest, _created = await self.repo.link_telegram(
-            normalize_phone(phone), user_id, chat_id, username, first_name, last_name
+            phone_from_contact(phone), user_id, chat_id, username, first_name, last_name
         )
         return guest
 

@@ -101,6 +101,8 @@ def parse_email(text: str) -> str:
     value = text.strip()
     if not value:
         raise InputError("empty")
+    if re.search(r"<[^<>@\s]+@[^<>\s]+>", value):
+        raise InputError("with_name")  # "Ресторан <bonus@x.ru>": the name has its own step
     if any(ch.isspace() for ch in value) or _has_control(value):
         raise InputError("has_spaces")
     if value.count("@") != 1:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 from decimal import Decimal
 from html import escape, unescape
+from pathlib import Path
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -13,6 +15,7 @@ from babel.numbers import format_decimal
 
 from bot.guest_import import ImportResult, TableError, describe
 from bot.guest_import.columns import export_headers as headers_for
+from bot.xlsx import write_rejected
 from storage.guests import Guest
 
 
@@ -95,6 +98,14 @@ def table_error_text(error: TableError, name: str) -> str:
     )
 
 
+async def save_rejected(path: Path, result: ImportResult) -> None:
+    """The rejected rows as an XLSX in the admin's language, written off the event loop
+    (100,000 rows take seconds, and mailings must go on meanwhile)."""
+    await asyncio.to_thread(
+        write_rejected, path, result, _("Reason"), translate=_, sheet_title=_("Rejected rows")
+    )
+
+
 def import_summary(result: ImportResult, name: str) -> str:
     lines = [
         _("<b>Import of “{name}” finished</b>").format(name=quote(name)),
@@ -103,6 +114,15 @@ def import_summary(result: ImportResult, name: str) -> str:
         _("Already up to date: {n}").format(n=result.unchanged),
         _("Rejected: {n}").format(n=len(result.rejected)),
     ]
+    if result.duplicates:
+        rows = ", ".join(str(row) for row, _earlier in result.duplicates[:10])
+        more = ", …" if len(result.duplicates) > 10 else ""
+        lines.append(
+            _(
+                "Rows repeating a phone of an earlier row: {n} (rows {rows}). "
+                "The later row's values were kept."
+            ).format(n=len(result.duplicates), rows=rows + more)
+        )
     if result.unknown_columns:
         lines.append(
             _("Columns not recognised and skipped: {columns}").format(

@@ -18,7 +18,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.guest_import import MAX_FILE_BYTES, ImportResult, TableError
 from bot.guests import GuestService
-from bot.xlsx import write_rejected
 from handlers.callbacks import CardCb, GuestsCb
 from handlers.filters import admin_router
 from handlers.formatting import (
@@ -26,6 +25,7 @@ from handlers.formatting import (
     export_headers,
     import_summary,
     quote,
+    save_rejected,
     table_error_text,
 )
 from handlers.keyboards import cancel_only, guests_menu
@@ -217,7 +217,7 @@ async def on_document(
 
 async def _send_rejected(message: Message, result: ImportResult, tmp: Path, name: str) -> None:
     path = tmp / f"rejected-{Path(name).stem}.xlsx"
-    write_rejected(path, result, _("Reason"))
+    await save_rejected(path, result)
     await message.answer_document(
         FSInputFile(path, filename=path.name),
         caption=_("Rows that were not imported, with the reason for each."),

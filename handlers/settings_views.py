@@ -114,6 +114,9 @@ def reason_text(reason: str) -> str:
         "too_long": _("The value is too long."),
         "not_a_number": _("The port must be a number."),
         "out_of_range": _("The port must be between 1 and 65535."),
+        "with_name": _(
+            "Type only the address, like bonus@restaurant.ru: the sender name is the next step."
+        ),
         "no_at": _("An email address has exactly one “@”, like bonus@restaurant.ru."),
         "invalid_local_part": _("The part before “@” is not valid."),
         "invalid_domain": _("The part after “@” is not a valid domain, like restaurant.ru."),

@@ -643,3 +643,45 @@ def test_arbitrary_cells_never_crash_the_validator(cells: list[Any]) -> None:
     else:
         assert result.phone.startswith("+")
         assert result.balance_cents is None or result.balance_cents >= 0
+
+
+async def test_real_world_exports_import(
+    db: Database, repo: GuestRepository, tmp_path: Path
+) -> None:
+    """A title row above the headers, loyalty-system header names, placeholders for
+    "no value", cards with spaces, two-digit years and date cells left as numbers."""
+    path = write_xlsx(
+        tmp_path / "export.xlsx",
+        [
+            ["Выгрузка гостей на 01.02.2024"],
+            [],
+            ["№ карты", "Телефон гостя", "Клиент", "Пол", "Дата рожд.", "Бонусный счёт", "Email"],
+            ["1234 5678", "8 (916) 123-45-67", "Иванова Анна", "Не указан", "01.02.90", "—", "—"],
+            ["", "+7 916 123-45-68", "Петров Пётр", "м", 32874, "1 234,50", "нет"],
+            [1.234567890123456e15, "+7 916 123-45-69", "Сидоров", "-", "-", 0, None],
+        ],
+    )
+    result = await run(db, path)
+    assert (result.added, len(result.rejected)) == (2, 1)
+    [bad] = result.rejected
+    assert bad.reason.codes == ("card_scientific",)
+    anna = await repo.by_phone("+79161234567")
+    assert anna is not None
+    assert (anna.card_number, anna.first_name, anna.last_name) == ("12345678", "Анна", "Иванова")
+    assert anna.sex is None and anna.email is None and anna.balance_cents == 0
+    assert anna.birthday == date(1990, 2, 1)
+    petr = await repo.by_phone("+79161234568")
+    assert petr is not None and petr.birthday == date(1990, 1, 1)  # Excel's day 32874
+    assert petr.balance_cents == 123_450 and petr.sex == "male"
+    # The card is found however it is typed.
+    assert [g.phone for g in await repo.search("1234 5678")] == ["+79161234567"]
+    assert [g.phone for g in await repo.search("12345678")] == ["+79161234567"]
+
+
+async def test_repeated_phones_are_reported(db: Database, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "g.csv",
+        [["Телефон", "Имя"], ["89161234567", "Анна"], ["+79161234567", "Аня"], ["9161234567", ""]],
+    )
+    result = await run(db, path)
+    assert result.added == 1 and [row for row, _ in result.duplicates] == [3, 4]

@@ -8,7 +8,7 @@ from typing import Any
 import openpyxl
 
 from storage.guests import GuestRepository
-from tests.conftest import ADMIN, RunningBot
+from tests.conftest import ADMIN, BotFactory, RunningBot
 
 
 def xlsx(rows: list[list[Any]]) -> bytes:
@@ -183,3 +183,19 @@ async def test_import_from_the_guests_menu_and_cancel(bot: RunningBot) -> None:
     assert "Cancelled" in (reply.plain_text or "")
     reply = await bot.say(ADMIN, "/cancel")
     assert "nothing to cancel" in (reply.plain_text or "")
+
+
+async def test_in_russian_the_rejected_rows_and_repeats_are_explained_in_russian(
+    start_bot: BotFactory,
+) -> None:
+    bot = await start_bot(locale="ru")
+    rows = [*BASE, ["Иванов", "Петя", "+7 916 123-45-67", "", "", "", "", ""]]
+    texts = await bot.send_file(ADMIN, "база.xlsx", xlsx(rows))
+    summary = next(t for t in texts if "Добавлено" in t)
+    assert "Строк с телефоном, который уже был выше: 1 (строки 6)" in summary, texts
+    [doc] = bot.documents_to(ADMIN)
+    rejected = read_xlsx(doc.files["document"][1])
+    assert rejected[0][-1] == "Причина"
+    reason = rejected[1][-1]
+    assert "телефон" in reason and "отрицательн" in reason, reason
+    assert "phone" not in reason

@@ -116,3 +116,16 @@ async def test_a_second_telegram_account_with_the_same_phone_takes_over(bot: Run
     assert await guest_of(bot, GUEST) is None
     guest = await guest_of(bot, STRANGER)
     assert guest is not None and guest.phone == "+79031112233"
+
+
+async def test_a_foreign_number_from_telegram_links_too(bot: RunningBot) -> None:
+    """Telegram sends contacts without "+": 380... is Ukraine, not a Russian number."""
+    await repo(bot).upsert_many([GuestRecord(phone="+380501234567", first_name="Олена")])
+    await bot.say(GUEST, "/start")
+    reply = await bot._act(
+        GUEST, lambda: bot.api.send_contact(GUEST, "380501234567", contact_user_id=GUEST)
+    )
+    assert "subscribed" in (reply.plain_text or "")
+    guest = await guest_of(bot, GUEST)
+    assert guest is not None and guest.first_name == "Олена"
+    assert guest.phone == "+380501234567"

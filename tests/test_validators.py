@@ -34,6 +34,7 @@ REASONS = {
     "not_a_number",
     "out_of_range",
     "no_at",
+    "with_name",
     "invalid_local_part",
     "invalid_domain",
     "control_char",
@@ -138,6 +139,7 @@ def test_email_addresses_are_accepted_and_stable(address: str) -> None:
     ("text", "reason"),
     [
         ("bonus.restaurant.ru", "no_at"),
+        ("Ресторан <bonus@restaurant.ru>", "with_name"),
         ("bonus@@restaurant.ru", "no_at"),
         ("@restaurant.ru", "invalid_local_part"),
         ("bo..nus@restaurant.ru", "invalid_local_part"),

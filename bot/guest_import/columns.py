@@ -11,27 +11,43 @@ from typing import Any
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "phone": (
         "Телефон", "Мобильный телефон", "Номер телефона", "Моб. телефон", "Мобильный",
-        "Phone", "Mobile", "Phone number", "Mobile phone", "Tel",
+        "Телефон гостя", "Телефон клиента", "Контактный телефон", "Тел.", "Сотовый",
+        "Phone", "Mobile", "Phone number", "Mobile phone", "Tel", "Telephone",
     ),
     "email": ("Email", "E-mail", "Эл. почта", "Электронная почта", "Почта", "Mail"),
     "last_name": ("Фамилия", "Last name", "Surname", "Family name"),
     "first_name": ("Имя", "First name", "Name", "Given name"),
     "middle_name": ("Отчество", "Middle name", "Patronymic"),
-    "full_name": ("ФИО", "Full name", "Фамилия Имя Отчество", "Ф.И.О."),
-    "sex": ("Пол", "Sex", "Gender"),
-    "balance": ("Баланс", "Бонусы", "Бонусный баланс", "Balance", "Bonus balance", "Bonuses"),
-    "birthday": (
-        "Дата рождения", "День рождения", "Birthday", "Date of birth", "Birth date", "DOB",
+    "full_name": (
+        "ФИО", "Full name", "Фамилия Имя Отчество", "Ф.И.О.", "Клиент", "Гость", "ФИО гостя",
+        "ФИО клиента", "Customer", "Guest",
     ),
-    "card_number": ("Номер карты", "Карта", "Card", "Card number", "Card No"),
+    "sex": ("Пол", "Sex", "Gender"),
+    "balance": (
+        "Баланс", "Бонусы", "Бонусный баланс", "Бонусный счёт", "Баллы", "Остаток бонусов",
+        "Баланс бонусов", "Balance", "Bonus balance", "Bonuses", "Points",
+    ),
+    "birthday": (
+        "Дата рождения", "День рождения", "Дата рожд.", "Д.р.", "ДР", "Birthday",
+        "Date of birth", "Birth date", "DOB",
+    ),
+    "card_number": (
+        "Номер карты", "Карта", "№ карты", "Карта №", "Бонусная карта", "Номер бонусной карты",
+        "Карта гостя", "Card", "Card number", "Card No",
+    ),
     "account_group": ("Группа", "Группа счетов", "Group", "Account group", "Tier"),
     "tags": ("Теги", "Тэги", "Метки", "Tags"),
     "registered_at": (
         "Дата регистрации", "Зарегистрирован", "Registration date", "Registered",
     ),
     "last_visit_at": ("Последний визит", "Дата последнего визита", "Last visit"),
-    "visits_count": ("Визиты", "Количество визитов", "Число визитов", "Visits", "Visits count"),
-    "total_spent": ("Сумма покупок", "Потрачено", "Total spent", "Spent"),
+    "visits_count": (
+        "Визиты", "Количество визитов", "Число визитов", "Кол-во визитов", "Посещения",
+        "Visits", "Visits count",
+    ),
+    "total_spent": (
+        "Сумма покупок", "Потрачено", "Сумма чеков", "Сумма заказов", "Total spent", "Spent",
+    ),
 }  # fmt: skip
 
 # The columns of an export, in order; an exported file imports back unchanged.

@@ -57,6 +57,10 @@ MESSAGES: dict[str, str] = {
     "number_too_large": N_("{field} {value} is too large"),
     "integer_invalid": N_("{field} “{value}” is not a whole number"),
     "too_long": N_("{field} is longer than {limit} characters"),
+    "card_scientific": N_(
+        "card number “{value}” was turned into a number by Excel and lost digits: "
+        "format the column as text"
+    ),
     "card_taken": N_("card number {card} belongs to another guest (phone {phone})"),
     "card_repeated": N_("card number {card} is already on row {row} with another phone"),
 }

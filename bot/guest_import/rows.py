@@ -25,7 +25,7 @@ class RowValidator:
         # Registration and visits may be stamped in a time zone ahead of ours.
         latest_event = self.today + timedelta(days=1)
         parsers: dict[str, tuple[str, Callable[[Any], Any]]] = {
-            "card_number": ("card_number", partial(v.text, fld="card_number", limit=v.MAX_CARD)),
+            "card_number": ("card_number", v.card),
             "email": ("email", v.email),
             "last_name": ("last_name", partial(v.text, fld="last_name")),
             "first_name": ("first_name", partial(v.text, fld="first_name")),
@@ -61,14 +61,19 @@ class RowValidator:
         values: dict[str, Any] = {}
         for name, index, parse in self.plan:
             value = cells[index] if index < width else None
-            if value is None or value == "":
+            if value is None or value == "" or v.is_placeholder(value):
                 continue
             try:
                 values[name] = parse(value)
             except v.Bad as exc:
                 problems.append(exc.problem)
         full = self.full_name_index
-        if full is not None and full < width and any(values.get(n) is None for n in _NAMES):
+        if (
+            full is not None
+            and full < width
+            and not v.is_placeholder(cells[full])
+            and any(values.get(n) is None for n in _NAMES)
+        ):
             try:
                 split = v.full_name(cells[full])
             except v.Bad as exc:
@@ -83,7 +88,7 @@ class RowValidator:
 
     @staticmethod
     def _phone(raw: Any, problems: list[Problem]) -> str | None:
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if raw is None or (isinstance(raw, str) and not raw.strip()) or v.is_placeholder(raw):
             problems.append(Problem("phone_missing"))
             return None
         try:

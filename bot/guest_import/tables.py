@@ -126,13 +126,26 @@ def read_table(path: Path, filename: str = "") -> Iterator[RawRow]:
         yield from table.rows()
 
 
+HEADER_SEARCH_ROWS = 10
+
+
 def _header(
     rows: Iterator[tuple[int, tuple[Any, ...]]],
 ) -> tuple[int, tuple[Any, ...]] | None:
+    """The header row: the first of the first few non-blank rows that names a phone column
+    (exports often put a title or a group row above it); else the first non-blank row."""
+    first: tuple[int, tuple[Any, ...]] | None = None
+    seen = 0
     for number, cells in rows:
-        if not is_blank(cells):
+        if is_blank(cells):
+            continue
+        first = first or (number, cells)
+        if "phone" in ColumnMap.from_headers(cells).fields:
             return number, cells
-    return None
+        seen += 1
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    return first
 
 
 # XLSX ---------------------------------------------------------------------------------------

@@ -20,6 +20,30 @@ MAX_COUNT = 10**9
 CENT = Decimal("0.01")
 
 
+# What exports write in an empty cell; read as empty, never as a value.
+PLACEHOLDERS = frozenset(
+    {
+        "-", "--", "—", "–", "n/a", "na", "none", "null", "нет", "н/д", "нд", "не указан",
+        "не указана", "не указано", "нет данных", "00.00.0000", "0000-00-00",
+    }
+)  # fmt: skip
+
+
+def is_placeholder(value: Any) -> bool:
+    """A cell that only says "no value" ("—", "Не указан", "00.00.0000", ...)."""
+    return type(value) is str and " ".join(value.split()).casefold() in PLACEHOLDERS
+
+
+def card(value: Any) -> str | None:
+    """A card number without spaces ("1234 5678" -> "12345678"); refused when Excel
+    turned a long number into a float and lost its last digits."""
+    # Excel keeps 15 significant digits: a longer number cell has lost its last ones.
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= 1e15:
+        raise Bad("card_scientific", value=shown(value))
+    result = text(value, "card_number", MAX_CARD)
+    return "".join(result.split()) if result else None
+
+
 class Bad(ValueError):
     """A value refused; carries the Problem to report."""
 
@@ -90,7 +114,21 @@ def sex(value: Any) -> Sex | None:
 
 
 _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
-_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})" + _TIME)
+_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})" + _TIME)
+# Excel's serial day numbers: a date cell left formatted as a number (10000 is 1927).
+_EXCEL_EPOCH = date(1899, 12, 30)
+_SERIALS = range(10_000, 80_000)
+
+
+def _year(digits: str, latest: date) -> int:
+    """A 4-digit year as is; a 2-digit one in the century that keeps it not after `latest`."""
+    year = int(digits)
+    if len(digits) == 4:
+        return year
+    year += 2000
+    return year if year <= latest.year else year - 100
+
+
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME)
 
 
@@ -98,7 +136,7 @@ def a_date(value: Any, fld: str, latest: date) -> date | None:
     """DD.MM.YYYY, YYYY-MM-DD, DD/MM/YYYY (a time after it ignored) or a date cell."""
     if type(value) is str and (match := _DMY.match(value)):  # the common case, first
         try:
-            result = date(int(match[3]), int(match[2]), int(match[1]))
+            result = date(_year(match[3], latest), int(match[2]), int(match[1]))
         except ValueError:
             raise Bad("date_invalid", field=fld, value=shown(value)) from None
     elif value is None:
@@ -107,6 +145,13 @@ def a_date(value: Any, fld: str, latest: date) -> date | None:
         result = value.date()
     elif isinstance(value, date):
         result = value
+    elif (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == int(value)
+        and int(value) in _SERIALS
+    ):
+        result = _EXCEL_EPOCH + timedelta(days=int(value))
     else:
         raw = " ".join(str(value).split())
         if not raw:
@@ -124,7 +169,7 @@ def _parse_date(raw: str, fld: str, value: Any) -> date:
         raise Bad("date_invalid", field=fld, value=shown(value))
     try:
         if match := _DMY.match(raw):
-            return date(int(match[3]), int(match[2]), int(match[1]))
+            return date(_year(match[3], date.today()), int(match[2]), int(match[1]))
         if match := _YMD.match(raw):
             return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
