@@ -159,15 +159,17 @@ async def create_mailing(db: Database, channels: Sequence[str], **values: Any) -
 
 
 async def run_mailing(engine: DeliveryEngine, db: Database, mailing: Mailing) -> float:
-    """Launch a mailing and wait for it to complete; the seconds it took."""
+    """Launch a mailing and wait for its run to end; the seconds it took.
+
+    The run's task is awaited, not the database polled: a poll every few
+    milliseconds goes through aiosqlite's thread, and each one takes the GIL from
+    the engine's event loop twice, a cost the bare loops beside it never pay.
+    """
     started = time.perf_counter()
     assert await engine.launch(mailing.id)
-    while True:
-        status = await db.fetchval("SELECT status FROM mailings WHERE id = ?", (mailing.id,))
-        if status != "running":
-            break
-        await asyncio.sleep(0.005)
+    await engine.wait(mailing.id)
     elapsed = time.perf_counter() - started
+    status = await db.fetchval("SELECT status FROM mailings WHERE id = ?", (mailing.id,))
     if status != "completed":
         raise RuntimeError(f"the mailing ended {status}")
     return elapsed

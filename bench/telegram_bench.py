@@ -5,8 +5,14 @@
    no 429 at all. Beside it, a naive loop pacing sends at exactly 1/30 s.
 2. Unlimited: the engine's rate next to a bare aiogram loop (send_message with
    the same concurrency, the same personalised texts rendered per message, no
-   database), same server, same run, alternating; the best of each counts.
-   The engine should reach >= 90% of the bare loop.
+   database), same server, same run. The machine is shared and noisy, so the two
+   alternate for several rounds (engine first in even rounds, the loop first in
+   odd ones) and the table shows the median time of each; the target is on the
+   median of the per-round ratios: the engine should reach >= 90% of the loop.
+   The engine's time runs from launch to the end of its run's task (writing the
+   segment's rows and the admin's progress messages included); the bench awaits
+   that task instead of polling the database, which would cost the engine's
+   event loop the GIL a few hundred times a second.
 
     python bench/telegram_bench.py [--quick] [--guests N] [--only limited|unlimited]
 """
@@ -17,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import statistics
 import sys
 import tempfile
 import time
@@ -42,6 +49,7 @@ from delivery_common import (
 )
 
 from bot.app import create_bot
+from bot.delivery.senders import telegram_workers
 from bot.render import Recipient, RenderContext, render_telegram
 
 UNLIMITED_RATE = 1_000_000.0
@@ -103,9 +111,11 @@ async def bare_loop(
     settings = settings_for(Path(tempfile.gettempdir()), url, bot_token=token)
     bot = create_bot(settings)
     ctx = RenderContext.now("ru", settings.tz)
-    queue: asyncio.Queue[tuple[int, Recipient]] = asyncio.Queue()
+    # The guests' stored fields; each becomes template data as it is sent, as in the
+    # engine (which reads them from the database in pages, and that is timed too).
+    queue: asyncio.Queue[tuple[int, str, str, int]] = asyncio.Queue()
     for row in guest_rows(guests):
-        queue.put_nowait((row[6], Recipient(row[2], row[3], None, Decimal(row[4]).scaleb(-2))))
+        queue.put_nowait((row[6], row[2], row[3], row[4]))
     loop = asyncio.get_running_loop()
     next_slot = loop.time()
 
@@ -113,7 +123,8 @@ async def bare_loop(
         """Send queued texts until none are left (paced when asked)."""
         nonlocal next_slot
         while not queue.empty():
-            chat_id, recipient = queue.get_nowait()
+            chat_id, first, last, cents = queue.get_nowait()
+            recipient = Recipient(first, last, None, Decimal(cents).scaleb(-2))
             text = render_telegram(TEMPLATE, recipient, ctx)  # a mailing is personalised
             if pace:
                 slot = max(next_slot, loop.time())
@@ -151,35 +162,45 @@ def limited(script: str, guests: int) -> list[Row]:
     ]  # fmt: skip
 
 
-def unlimited(script: str, guests: int, rounds: int) -> list[Row]:
-    """Scenario 2: no limit; the engine and a bare loop, alternating, best of each."""
+def unlimited(script: str, guests: int, rounds: int) -> tuple[list[Row], float]:
+    """Scenario 2: no limit; the engine and a bare loop, alternating; rows and the
+    median of the per-round ratios (engine rate / bare rate)."""
     fake = ServerProcess([script, "--serve-fake", "0"])
     url, token = fake.info["url"], fake.info["token"]
     engine_times: list[float] = []
     bare_times: list[float] = []
-    workers = 0
+    workers = telegram_workers(UNLIMITED_RATE)
+
+    def engine_once() -> None:
+        fake.ask("reset")
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, _ = asyncio.run(engine_run(url, token, guests, UNLIMITED_RATE, Path(tmp)))
+        engine_times.append(seconds)
+
+    def bare_once() -> None:
+        fake.ask("reset")
+        bare_times.append(asyncio.run(bare_loop(url, token, guests, workers)))
+
     try:
         # aiogram builds its pydantic models on first use: warm up before timing either,
         # then set the start-up objects aside as the bot does (gc.freeze in bot/app.py).
         asyncio.run(bare_loop(url, token, 100, 8))
         gc.freeze()
-        for _ in range(rounds):
-            fake.ask("reset")
-            with tempfile.TemporaryDirectory() as tmp:
-                seconds, workers = asyncio.run(
-                    engine_run(url, token, guests, UNLIMITED_RATE, Path(tmp))
-                )
-            engine_times.append(seconds)
-            fake.ask("reset")
-            bare_times.append(asyncio.run(bare_loop(url, token, guests, workers)))
+        for turn in range(rounds):
+            for run in (engine_once, bare_once) if turn % 2 == 0 else (bare_once, engine_once):
+                run()
     finally:
         fake.close()
-    engine, bare = min(engine_times), min(bare_times)
+    engine, bare = statistics.median(engine_times), statistics.median(bare_times)
+    ratios = sorted(b / e for e, b in zip(engine_times, bare_times, strict=True))
+    ratio = statistics.median(ratios)
+    spread = f"rounds {ratios[0]:.0%}-{ratios[-1]:.0%}" if rounds > 1 else ""
     return [
         Row(f"engine, no limit ({workers} concurrent)", guests, engine, peak_mb(),
-            f"{bare / engine:.1%} of the bare loop"),
-        Row(f"baseline: bare aiogram loop ({workers} concurrent)", guests, bare, peak_mb()),
-    ]  # fmt: skip
+            f"{ratio:.1%} of the bare loop (median of {rounds}; {spread})"),
+        Row(f"baseline: bare aiogram loop ({workers} concurrent)", guests, bare, peak_mb(),
+            f"best of each: {min(bare_times) / min(engine_times):.1%}"),
+    ], ratio  # fmt: skip
 
 
 def main() -> int:
@@ -201,10 +222,10 @@ def main() -> int:
         ok &= part[0].rate >= 0.97 * 30 and part[0].note.endswith("429 answers: 0")
         rows += part
     if args.only != "limited":
-        part = unlimited(
-            script, args.guests or (300 if args.quick else 10_000), 1 if args.quick else 3
+        part, ratio = unlimited(
+            script, args.guests or (300 if args.quick else 10_000), 1 if args.quick else 5
         )
-        ok &= part[0].rate >= 0.90 * part[1].rate
+        ok &= ratio >= 0.90
         rows += part
     print_table("Telegram delivery", rows)
     print("targets met" if ok else "TARGETS MISSED")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
+from pydantic import SecretStr
 
-from bot.delivery.email_sender import check_unsubscribe_token, unsubscribe_token
+from bot.delivery.base import ChannelDown
+from bot.delivery.email_message import build_email, wire_bytes
+from bot.delivery.email_sender import check_unsubscribe_token, open_connection, unsubscribe_token
+from bot.smtp import SmtpConfig
 from tests.conftest import ADMIN, RunningBot
 from tests.delivery_smtp import sink
 from tests.delivery_world import (
@@ -24,7 +29,7 @@ from tests.delivery_world import (
     wait_status,
     wait_until,
 )
-from tests.smtp_servers import make_certificate
+from tests.smtp_servers import HOST, USER, make_certificate, smtp_server
 
 
 def _jpeg(path: Path) -> str:
@@ -266,3 +271,43 @@ async def test_email_not_set_up_pauses_the_channel_at_once(bot: RunningBot) -> N
         lambda: any("not set up" in t for t in bot.api.sent_texts(ADMIN)), what="the notice"
     )
     assert await journal_counts(db, mailing.id) == {("email", "pending"): 2}
+
+
+async def test_a_server_quoting_the_password_back_never_gets_it_into_the_journal(
+    tmp_path: Path,
+) -> None:
+    """A careless server echoes the password in its refusal: the text kept is masked."""
+    wrong = "Wr0ng-secret-99!"
+    async with smtp_server("plain", echo_password=True) as server:
+        cfg = SmtpConfig(
+            host=HOST,
+            port=server.port,
+            security="none",
+            sender_email=SENDER,
+            username=USER,
+            password=SecretStr(wrong),
+        )
+        with pytest.raises(ChannelDown) as caught:
+            await open_connection(cfg)
+    assert caught.value.code == "auth_failed"
+    assert "535" in caught.value.text and "***" in caught.value.text
+    assert all(secret not in caught.value.text for secret in cfg.secrets())
+
+
+def test_the_engine_writes_out_exactly_the_bytes_the_email_generator_would() -> None:
+    for name, image in (("Анна Иванова " * 5, b"\x89PNG" * 500), (None, None)):
+        message = build_email(
+            sender_email=SENDER,
+            sender_name="Ресторан «Пхали»",
+            to_email=email_of(1),
+            to_name=name,
+            subject="Анна, у вас бонусы " * 6,
+            html="<p>Здравствуйте!</p>",
+            plain="Здравствуйте!\nЖдём вас.",
+            image=image,
+            image_subtype="png" if image else None,
+            image_cid="cid@probonus.test" if image else None,
+            unsubscribe_token="1-abc",
+            message_id_domain="probonus.test",
+        )
+        assert wire_bytes(message) == message.as_bytes()

@@ -22,9 +22,9 @@ from pathlib import Path
 import aiosmtplib
 
 from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
-from bot.delivery.email_message import build_email
+from bot.delivery.email_message import build_email, wire_bytes
 from bot.render import RenderContext, render_email_html, render_plain, render_subject
-from bot.smtp import SmtpConfig
+from bot.smtp import SmtpConfig, sanitize
 from storage.deliveries import PendingDelivery
 from storage.mailings import Mailing
 
@@ -50,6 +50,12 @@ def check_unsubscribe_token(token: str, key: bytes) -> int | None:
 def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
     """True for a refusal saying the mailbox does not exist or is not allowed."""
     return exc.code in _BOUNCE_CODES or exc.message.lstrip().startswith("5.1.")
+
+
+def _scrubbed(cfg: SmtpConfig, text: str) -> str:
+    """An error text for the journal and the log: the password (as typed or as AUTH
+    encodes it) masked, one line, bounded. Servers and exceptions may quote it."""
+    return short(sanitize(text, cfg.secrets()))
 
 
 def _image_subtype(path: str) -> str:
@@ -87,19 +93,16 @@ async def open_connection(cfg: SmtpConfig) -> aiosmtplib.SMTP:
         raise
     except aiosmtplib.SMTPAuthenticationError as exc:
         client.close()
-        raise ChannelDown(
-            "auth_failed",
-            f"the SMTP server refused the login: {exc.code} {exc.message}",
-            fatal=True,
-        ) from None
+        text = _scrubbed(cfg, f"the SMTP server refused the login: {exc.code} {exc.message}")
+        raise ChannelDown("auth_failed", text, fatal=True) from None
     except ssl.SSLCertVerificationError as exc:
         client.close()
-        text = f"the SMTP server's certificate is not valid: {exc.verify_message}"
+        text = _scrubbed(cfg, f"the SMTP server's certificate is not valid: {exc.verify_message}")
         raise ChannelDown("cert_invalid", text, fatal=True) from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         client.close()
         text = f"cannot connect to {cfg.host}:{cfg.port}: {type(exc).__name__}: {exc}"
-        raise ChannelDown("smtp_unreachable", short(text)) from None
+        raise ChannelDown("smtp_unreachable", _scrubbed(cfg, text)) from None
     return client
 
 
@@ -179,7 +182,7 @@ class EmailSender:
             message_id_domain=self.domain,
         )
         message_id = next(str(v) for k, v in message.raw_items() if k == "Message-ID")
-        return message.as_bytes(), message_id
+        return wire_bytes(message), message_id
 
     async def send(self, slot: int, row: PendingDelivery) -> Result:
         """Hand one email to the server: MAIL, RCPT, DATA on this worker's connection."""
@@ -187,7 +190,8 @@ class EmailSender:
         try:
             raw, message_id = self.message_bytes(row)
         except (ValueError, UnicodeError) as exc:
-            return Result("failed", "bad_message", short(f"the email cannot be built: {exc}"))
+            text = f"the email cannot be built: {exc}"
+            return Result("failed", "bad_message", _scrubbed(self.config, text))
         tries = 0
         while True:
             stage = "connect"
@@ -205,7 +209,7 @@ class EmailSender:
             except ChannelDown as exc:
                 return Result("pending", exc.code, exc.text, channel_failure=True)
             except aiosmtplib.SMTPResponseException as exc:
-                answer = f"{exc.code} {exc.message}"
+                answer = sanitize(f"{exc.code} {exc.message}", self.config.secrets())
                 await self._reset(slot)
                 if 400 <= exc.code < 500:
                     tries += 1
@@ -222,7 +226,7 @@ class EmailSender:
                 return Result("failed", "smtp_refused", short(text), channel_failure=not refused)
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 self._drop(slot)
-                detail = f"{type(exc).__name__}: {exc}"
+                detail = sanitize(f"{type(exc).__name__}: {exc}", self.config.secrets())
                 if stage == "data":
                     text = f"the connection broke while the email was handed over ({detail})"
                     return Result("unknown", "no_answer", short(f"{text}; it may have arrived"))

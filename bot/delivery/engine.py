@@ -87,6 +87,7 @@ class DeliveryEngine:
         self._token_key = b""
         self._started = asyncio.Event()
         self._checkpoints: asyncio.Task[None] | None = None
+        self._fold_wal = False
 
     @property
     def store(self) -> Database:
@@ -111,10 +112,18 @@ class DeliveryEngine:
         """True while the engine drives a run of this mailing."""
         return mailing_id in self._active
 
+    async def wait(self, mailing_id: int) -> None:
+        """Wait until the engine no longer drives a run of this mailing (ended or stopped)."""
+        active = self._active.get(mailing_id)
+        if active is not None and active.task is not None:
+            await asyncio.wait([active.task])
+
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
         """Open the engine's connection, then recover: in-flight rows -> unknown, resume runs."""
         self._store = await Database(self.settings.database_path).open()
+        # Its commits (a run's end) never fold the WAL back: the checkpointer does, aside.
+        await self._store.execute("PRAGMA wal_autocheckpoint = 0")
         self._writer = await DeliveryWriter(self.settings.database_path).open()
         SecretBox.load_or_create(self.settings.data_dir)
         key = (self.settings.data_dir / KEY_FILE).read_bytes().strip()
@@ -131,7 +140,8 @@ class DeliveryEngine:
         """
         while True:
             await asyncio.sleep(CHECKPOINT_SECONDS)
-            if self._active and self._store is not None:
+            if (self._active or self._fold_wal) and self._store is not None:
+                self._fold_wal = bool(self._active)  # and once more after the last run
                 try:
                     await self._store.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
                 except Exception as exc:  # a busy checkpoint is tried again next time
@@ -324,6 +334,7 @@ class DeliveryEngine:
         holder["active"] = active
         self._active[mailing_id] = active
         active.task = asyncio.create_task(self._drive(active), name=f"mailing-{mailing_id}")
+        self._fold_wal = True
 
     async def _drive(self, active: _Active) -> None:
         """Run one mailing to its end and record how it ended."""

@@ -1,10 +1,12 @@
 """Group commit of a run's claims and finishes: one short transaction for many rows.
 
 Feeders claim rows (a few at a time, just before workers send them) and workers
-hand in each row's finish after the answer. Whatever has gathered while the
-previous transaction ran goes into the next one, so under load batches grow by
-themselves, and when idle a claim costs one small transaction. A crash thus
-leaves `sending` only on rows that were in flight or about to be.
+hand in each row's finish after the answer. A claim is written at once, in the
+feeder's own task, together with every finish handed in meanwhile: the workers
+are waiting for those rows, and a hop to another task would cost them turns of
+the event loop. Finishes alone wait up to FINISH_DELAY for company and are then
+written by the journal's task; under load they ride along with the claims. A
+crash thus leaves `sending` only on rows that were in flight or about to be.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ FINISH_DELAY = 0.02
 MAX_BATCH = 500
 RETRIES = 5
 
-_Claim = tuple[list[int], "asyncio.Future[set[int]]"]
-
 
 class Journal:
     """Batches claims and finishes of one run into transactions on the writer's connection."""
@@ -37,12 +37,16 @@ class Journal:
         """Write through `writer`; `on_commit` sees every finish once it is durable."""
         self.writer = writer
         self.on_commit = on_commit
-        self._claims: list[_Claim] = []
         self._finishes: list[Finish] = []
         self._flushes: list[asyncio.Future[None]] = []
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # work arrived
+        self._urgent = asyncio.Event()  # a flush or the close: no waiting for company
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        # One transaction at a time (a claim's, or the task's), so flush() also waits
+        # for a claim's transaction that carries finishes.
+        self._lock = asyncio.Lock()
+        self._oldest = 0.0  # when the oldest finish not yet written was handed in
         self._error: BaseException | None = None
 
     def start(self) -> None:
@@ -50,18 +54,28 @@ class Journal:
         self._task = asyncio.create_task(self._writer(), name="delivery-journal")
 
     async def claim(self, ids: list[int]) -> set[int]:
-        """Mark rows `sending` (durably) before their send; returns those still pending."""
+        """Mark rows `sending` (durably) before their send; returns those still pending.
+
+        Written right away, with the finishes queued so far, in the caller's task.
+        """
         if self._error is not None:
             raise RuntimeError("the delivery journal failed") from self._error
-        future: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
-        self._claims.append((ids, future))
-        self._wake.set()
-        return await future
+        async with self._lock:
+            finishes, self._finishes = self._finishes, []
+            try:
+                claimed = await self._commit(ids, finishes)
+            except Exception as exc:
+                self._fail(exc)
+                raise RuntimeError(f"writing the delivery journal failed: {exc}") from exc
+        if finishes:
+            self.on_commit(finishes)
+        return claimed
 
     def finish(self, outcome: Finish) -> None:
         """Queue a finished row; written with the next batch, within FINISH_DELAY."""
         self._finishes.append(outcome)
         if len(self._finishes) == 1:
+            self._oldest = asyncio.get_running_loop().time()
             self._wake.set()
 
     async def flush(self) -> None:
@@ -71,12 +85,14 @@ class Journal:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._flushes.append(future)
         self._wake.set()
+        self._urgent.set()
         await future
 
     async def close(self) -> None:
         """Write everything queued and stop the writer."""
         self._closing = True
         self._wake.set()
+        self._urgent.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -85,43 +101,48 @@ class Journal:
 
     async def _idle(self) -> bool:
         """Wait for work; False once closed and drained. Finishes alone wait FINISH_DELAY
-        for company, so a busy channel writes a batch, not a transaction per message."""
-        while not (self._claims or self._flushes or self._closing):
-            self._wake.clear()
+        for company (more finishes do not cut it short, a flush does), so a busy channel
+        writes a batch, not a transaction per message."""
+        loop = asyncio.get_running_loop()
+        while not (self._flushes or self._closing):
             if self._finishes:
+                # A claim meanwhile takes the finishes along: count from the oldest left.
+                left = self._oldest + FINISH_DELAY - loop.time()
+                if left <= 0:
+                    return True
+                self._urgent.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), FINISH_DELAY)
-                return True
+                    async with asyncio.timeout(left):
+                        await self._urgent.wait()
+                continue
+            self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
-        return bool(self._claims or self._flushes or self._finishes) or not self._closing
+                async with asyncio.timeout(FLUSH_INTERVAL):
+                    await self._wake.wait()
+        return bool(self._flushes or self._finishes) or not self._closing
 
     async def _writer(self) -> None:
-        """Commit what has gathered, again and again, until closed and drained."""
-        while await self._idle():
-            claims, self._claims = self._claims, []
-            finishes, self._finishes = self._finishes, []
-            flushes, self._flushes = self._flushes, []
-            if not (claims or finishes):
-                self._resolve(flushes)
-                continue
-            ids = [i for wanted, _ in claims for i in wanted]
-            try:
-                claimed = await self._commit(ids, finishes)
-            except Exception as exc:
-                self._error = exc
-                error = RuntimeError(f"writing the delivery journal failed: {exc}")
-                for _, future in [*claims, *self._claims]:
-                    if not future.done():
-                        future.set_exception(error)
-                self._resolve([*flushes, *self._flushes])
-                raise
+        """Commit the finishes that gathered, again and again, until closed and drained."""
+        while await self._idle() and self._error is None:
+            async with self._lock:
+                finishes, self._finishes = self._finishes, []
+                flushes, self._flushes = self._flushes, []
+                if finishes:
+                    try:
+                        await self._commit([], finishes)
+                    except Exception as exc:
+                        self._fail(exc)
+                        self._resolve(flushes)
+                        raise
             if finishes:
                 self.on_commit(finishes)
-            for wanted, future in claims:
-                if not future.done():
-                    future.set_result(claimed.intersection(wanted))
             self._resolve(flushes)
+
+    def _fail(self, exc: Exception) -> None:
+        """The journal cannot write: refuse further claims and release flush() callers."""
+        self._error = exc
+        flushes, self._flushes = self._flushes, []
+        self._resolve(flushes)
 
     @staticmethod
     def _resolve(waiters: list[asyncio.Future[None]]) -> None:

@@ -57,10 +57,13 @@ class ChannelPipeline:
         self.channel = sender.channel
         self.upstream = upstream
         # Rows are claimed a chunk at a time just ahead of the workers (the sender says
-        # how far ahead its rate needs); the queue holds one chunk, so a crash finds
-        # only the rows in flight and about two chunks claimed but unsent.
+        # how far ahead its rate needs): the next chunk once fewer than a chunk wait in
+        # the queue, so a crash finds only the rows in flight and under two chunks
+        # claimed but unsent, and the workers never wait for a claim's transaction.
+        # (The feeder wakes once per chunk, not once per row.)
         self.chunk = max(1, sender.claim_ahead)
-        self.queue: asyncio.Queue[PendingDelivery | None] = asyncio.Queue(self.chunk)
+        self.queue: asyncio.Queue[PendingDelivery | None] = asyncio.Queue()
+        self._room = asyncio.Event()
         self.inflight: set[int] = set()
         self.done = asyncio.Event()
         self.more = asyncio.Event()
@@ -78,6 +81,7 @@ class ChannelPipeline:
         """Wake everything that waits, so a stop or pause is seen at once."""
         self.wake.set()
         self.more.set()
+        self._room.set()
 
     async def run_pipeline(self) -> None:
         """Send every pending row of the channel (or stop when halted)."""
@@ -108,6 +112,9 @@ class ChannelPipeline:
                 cursor = rows[-1].id
                 fresh = [r for r in rows if r.id not in self.inflight]
                 for at in range(0, len(fresh), self.chunk):
+                    while self.queue.qsize() >= self.chunk and not self.halted:
+                        self._room.clear()  # claims stay few: wait until the queue runs low
+                        await self._room.wait()
                     if self.halted:
                         return
                     chunk = fresh[at : at + self.chunk]
@@ -116,7 +123,7 @@ class ChannelPipeline:
                         if row.id in claimed:  # not claimed: cancelled or taken meanwhile
                             self.inflight.add(row.id)
                             self._drained.clear()
-                            await self.queue.put(row)  # waits for room: claims stay few
+                            self.queue.put_nowait(row)
                 continue
             # Everything read was handed out: wait until it is finished and written.
             if self.inflight:
@@ -153,6 +160,8 @@ class ChannelPipeline:
         i18n = self.run.options.i18n
         with i18n.context(), i18n.use_locale(self.run.mailing.locale):
             while (row := await self.queue.get()) is not None:
+                if self.queue.qsize() < self.chunk:
+                    self._room.set()  # the feeder claims the next chunk
                 try:
                     await self._deliver(slot, row)
                 except Exception:
@@ -366,16 +375,16 @@ class MailingRun:
             at = order.index(row.channel)
             fallback = order[at + 1] if at + 1 < len(order) else None
         self.journal.finish(
-            Finish(
-                mailing_id=self.mailing.id,
-                delivery_id=row.id,
-                guest_id=row.guest_id,
-                status=result.status,
-                error_code=result.code,
-                error=result.text,
-                external_id=result.external_id,
-                mark_guest=result.mark_guest,
-                fallback=fallback,
+            Finish(  # positional: one of these per message (fields in Finish's order)
+                self.mailing.id,
+                row.id,
+                row.guest_id,
+                result.status,
+                result.code,
+                result.text,
+                result.external_id,
+                result.mark_guest,
+                fallback,
             )
         )
         # Counted once written (see _committed); the channel is carried along.
