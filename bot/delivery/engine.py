@@ -25,6 +25,7 @@ from bot.delivery.notices import failed_text, missed_text, paused_text
 from bot.delivery.progress import Progress, RunKeyboards, notify, summary
 from bot.delivery.run import MailingRun, RunOptions
 from bot.delivery.senders import Today, telegram_workers
+from bot.delivery.switched_off import SwitchedOffSender
 from bot.delivery.telegram_sender import TelegramSender
 from bot.secrets import KEY_FILE, SecretBox
 from bot.smtp import SmtpConfig
@@ -52,6 +53,7 @@ class _Active:
     run: MailingRun
     progress: Progress
     smtp: SmtpConfig | None
+    switched_off: frozenset[str] = frozenset()  # channels off in /settings
     task: asyncio.Task[None] | None = None
     notices: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -222,6 +224,7 @@ class DeliveryEngine:
                 if not paused:
                     return False
                 active.smtp = await self._smtp_config()
+                active.switched_off = await self._switched_off()
                 await self.repo.set_paused_channels(mailing_id, [])
                 return all(active.run.resume_channel(c) for c in paused)
             if active is not None and active.task is not None:
@@ -288,6 +291,8 @@ class DeliveryEngine:
 
         def make_sender(channel: str) -> Sender:
             """A fresh sender for a channel of this run."""
+            if channel in holder["active"].switched_off:
+                return SwitchedOffSender(channel)
             if channel == "telegram":
                 return TelegramSender(
                     self.bot,
@@ -330,7 +335,7 @@ class DeliveryEngine:
             mailing_id,
             self.limiter,
         )
-        active = _Active(run, progress, await self._smtp_config())
+        active = _Active(run, progress, await self._smtp_config(), await self._switched_off())
         holder["active"] = active
         self._active[mailing_id] = active
         active.task = asyncio.create_task(self._drive(active), name=f"mailing-{mailing_id}")
@@ -433,6 +438,14 @@ class DeliveryEngine:
             return None
         with self.i18n.context(), self.i18n.use_locale(active.progress.locale):
             return self.keyboards.controls(active.run.mailing.id, "paused", 0)
+
+    async def _switched_off(self) -> frozenset[str]:
+        """The channels an admin switched off in /settings (their rows wait, paused)."""
+        if self.mailing_settings is None:
+            return frozenset()
+        return frozenset(
+            {"telegram", "email"} - set(await self.mailing_settings.enabled_channels())
+        )
 
     async def _smtp_config(self) -> SmtpConfig | None:
         """The verified SMTP settings (None when email is not set up or cannot be decrypted)."""

@@ -40,7 +40,8 @@ def paused_text(
             channel=CHANNEL_NAMES.get(channel, channel),
             name=html.escape(name),
             count=count,
-            error=html.escape(reason),
+            # A reason of ours has a translation; a server's own words stay as they came.
+            error=html.escape(_(reason)),
         )
 
 

@@ -21,6 +21,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRet
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
 
 from bot.delivery.limiter import RateLimiter
 from storage.deliveries import Counts
@@ -139,7 +140,9 @@ class Progress:
                 rate = self._rate()
                 eta = duration(left / rate) if rate > 0 and left else "—"
                 lines.append(
-                    _("Rate: {rate}/s · time left: {eta}").format(rate=f"{rate:.1f}", eta=eta)
+                    _("Rate: {rate}/s · time left: {eta}").format(
+                        rate=format_decimal(round(rate, 1), "#,##0.0", locale=self.locale), eta=eta
+                    )
                 )
             else:
                 lines.append(
