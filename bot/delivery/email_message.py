@@ -39,13 +39,19 @@ def unsubscribe_mailto(sender_email: str, token: str) -> str:
     return f"mailto:{sender_email}?subject={subject}"
 
 
-def _footers(sender_email: str, token: str) -> tuple[str, str]:
-    """The unsubscribe line for the plain and the HTML body, in the current language."""
-    subject = f"{UNSUBSCRIBE_WORD} {token}"
-    plain = _("To unsubscribe, send an email to {address} with the subject: {subject}").format(
-        address=sender_email, subject=subject
-    )
-    link = html_lib.escape(unsubscribe_mailto(sender_email, token), quote=True)
+def _footers(sender_email: str, token: str, page: str | None) -> tuple[str, str]:
+    """The unsubscribe line for the plain and the HTML body, in the current language:
+    a link that unsubscribes in one tap (`page`), else a request by email."""
+    if page:
+        plain = _("To unsubscribe, open {link}").format(link=page)
+        target = page
+    else:
+        subject = f"{UNSUBSCRIBE_WORD} {token}"
+        plain = _("To unsubscribe, send an email to {address} with the subject: {subject}").format(
+            address=sender_email, subject=subject
+        )
+        target = unsubscribe_mailto(sender_email, token)
+    link = html_lib.escape(target, quote=True)
     word = html_lib.escape(_("Unsubscribe"))
     note = html_lib.escape(_("You receive this email as a member of our loyalty programme."))
     html = (
@@ -139,13 +145,15 @@ def build_email(
     image_cid: str | None,
     unsubscribe_token: str | None,
     message_id_domain: str,
+    unsubscribe_link: str | None = None,
 ) -> EmailMessage:
     """A multipart/alternative email (plain + HTML, the image inline by Content-ID).
 
     Names and the subject may be Cyrillic: headers are RFC 2047-encoded, bodies
     UTF-8 in base64, lines end in CRLF (the SMTP policy). The HTML must already
     refer to the image as `cid:<image_cid>`. With a token the message carries
-    List-Unsubscribe (mailto: to the sender) and an unsubscribe footer line.
+    List-Unsubscribe (the one-tap `unsubscribe_link` when given, and mailto: to the
+    sender) and an unsubscribe footer line.
     """
     if image is not None and (not image_cid or not image_subtype):
         raise ValueError("an inline image needs image_cid and image_subtype")
@@ -158,8 +166,9 @@ def build_email(
     ]
     if unsubscribe_token:
         mailto = unsubscribe_mailto(sender_email, unsubscribe_token)
-        headers.append(("List-Unsubscribe", f"\r\n <{mailto}>"))
-        plain_footer, html_footer = _footers(sender_email, unsubscribe_token)
+        targets = f"<{unsubscribe_link}>,\r\n <{mailto}>" if unsubscribe_link else f"<{mailto}>"
+        headers.append(("List-Unsubscribe", f"\r\n {targets}"))
+        plain_footer, html_footer = _footers(sender_email, unsubscribe_token, unsubscribe_link)
         plain = f"{plain.rstrip()}\n\n-- \n{plain_footer}\n"
         html = _append_html(html, html_footer)
     html_part = _text_part(html, "html")
