@@ -10,7 +10,12 @@ sink, same run:
 - baseline: a bare aiosmtplib loop on kept-open connections building the same
   messages, no database; the engine should reach >= 80% of it.
 Every way builds its messages as the engine does (build_email, written out by
-wire_bytes). The sink runs in its own process, so each client has a core as in
+wire_bytes). The sink says PIPELINING and answers a pipelined group of commands
+in one write, as Postfix, Exim and the big providers do (aiosmtpd handles
+pipelined input; see tests/smtp_servers.py Pipelining, GroupReplies): the engine
+pipelines MAIL, RCPT and DATA (bot/delivery/smtp_pipelining.py); both baselines
+are plain aiosmtplib (sendmail, one command at a time), for which the sink
+behaves exactly as stock aiosmtpd. The sink runs in its own process, so each client has a core as in
 production. The machine is shared and noisy: the three ways take turns for a few
 rounds (in a rotating order) and the table shows the median of each.
 
@@ -52,7 +57,7 @@ from delivery_common import (
 )
 
 from bot.delivery.email_message import build_email, wire_bytes
-from bot.delivery.email_sender import open_connection, unsubscribe_token
+from bot.delivery.email_sender import open_connection
 from bot.mailing_settings import MailingSettingsService
 from bot.render import (
     Recipient,
@@ -63,11 +68,13 @@ from bot.render import (
 )
 from bot.secrets import SecretBox
 from bot.smtp import SmtpConfig
+from bot.unsubscribe import UnsubscribeTokens
 from storage.audit import AuditLog
 from storage.mailing_settings import MailingSettingsRepository, SmtpSettings
 
 POOL = 3
 SENDER = "mailer@probonus.test"
+TOKENS = UnsubscribeTokens(b"bench")
 SUBJECT = "{first_name}, бонусы ждут"
 
 
@@ -75,13 +82,22 @@ async def serve_sink(cert_dir: str) -> None:
     """Child process: an SMTP server with STARTTLS and AUTH that counts what it accepts."""
     from aiosmtpd.smtp import SMTP, Envelope, Session
 
-    from tests.smtp_servers import HOST, PASSWORD, USER, OneUser, make_certificate
+    from tests.smtp_servers import (
+        HOST,
+        PASSWORD,
+        USER,
+        GroupReplies,
+        OneUser,
+        Pipelining,
+        make_certificate,
+    )
 
     cert = make_certificate(Path(cert_dir))
     counts = {"messages": 0, "connections": 0}
 
-    class Counter:
-        """Counts messages; keeps nothing."""
+    class Counter(Pipelining):
+        """Counts messages; keeps nothing. Says PIPELINING, as real providers do (aiosmtpd
+        handles pipelined commands, reading them line by line; see Pipelining)."""
 
         async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
             """Accept and forget."""
@@ -91,7 +107,7 @@ async def serve_sink(cert_dir: str) -> None:
     def protocol() -> SMTP:
         """One session per connection."""
         counts["connections"] += 1
-        return SMTP(
+        return GroupReplies(
             Counter(),
             hostname="localhost",
             authenticator=OneUser(USER, PASSWORD),
@@ -161,7 +177,8 @@ def message_for(cfg: SmtpConfig, address: str, guest_id: int, recipient: Recipie
         image=None,
         image_subtype=None,
         image_cid=None,
-        unsubscribe_token=unsubscribe_token(guest_id, b"bench"),
+        unsubscribe_token=TOKENS.token(guest_id),
+        unsubscribe_link=TOKENS.link("probonus_bench_bot", guest_id),
         message_id_domain="probonus.test",
     )
     return wire_bytes(message)  # as the engine writes it out (the same bytes as as_bytes())
@@ -216,6 +233,7 @@ async def engine_run(sink: Sink, count: int, data_dir: Path) -> float:
             updated_by=None,
         )
     )
+    await MailingSettingsRepository(db).set_channel("email", True, None)
     service = MailingSettingsService(db, box, AuditLog(db), tls_context=cfg.tls_context)
     # The fake Bot API is not needed: the admin's progress messages fail quietly.
     settings = settings_for(data_dir, "http://127.0.0.1:9", smtp_pool_size=POOL)

@@ -2,8 +2,10 @@
 
 aiosmtpd with AUTH (plain, or STARTTLS with a self-signed certificate), built
 from tests/smtp_servers.py, plus knobs: defer a recipient once (451), refuse one
-(550), drop the connection at MAIL FROM, count connections, go down and come up
-on the same port.
+(550), drop the connection at MAIL FROM, count connections and pipelined MAIL
+FROMs, say PIPELINING or not, answer a pipelined group in one write (as Postfix
+does) or reply by reply, answer 354 after a refused recipient (sloppy), go
+down and come up on the same port.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.smtp_servers import HOST, PASSWORD, USER, Certificate, OneUser, Received, Recorder
+from tests.smtp_servers import (
+    HOST,
+    PASSWORD,
+    USER,
+    Certificate,
+    GroupReplies,
+    OneUser,
+    Received,
+    Recorder,
+)
 
 
 @dataclass
@@ -28,7 +39,10 @@ class Flaky(Recorder):
     deferred: Counter[str] = field(default_factory=Counter)
     drop_at_mails: set[int] = field(default_factory=set)
     drop_after_data: set[str] = field(default_factory=set)
+    sloppy_recipients: bool = False
+    group_replies: bool = True  # replies to a pipelined group in one write, as Postfix does
     mails: int = 0
+    pipelined: int = 0
     connections: int = 0
 
     async def handle_MAIL(
@@ -39,8 +53,12 @@ class Flaky(Recorder):
         address: str,
         mail_options: list[str],
     ) -> str:
-        """Count MAIL FROMs; on a listed one, drop the connection (an idle timeout, say)."""
+        """Count MAIL FROMs (and those whose RCPT and DATA came in the same write: the
+        client pipelined); on a listed one, drop the connection (an idle timeout, say)."""
         self.mails += 1
+        waiting = bytes(getattr(server._reader, "_buffer", b""))  # what is read, not handled
+        if b"RCPT TO:" in waiting and b"DATA\r\n" in waiting:
+            self.pipelined += 1
         if self.mails in self.drop_at_mails and server.transport is not None:
             server.transport.close()
             return "421 4.4.2 closing"
@@ -58,10 +76,16 @@ class Flaky(Recorder):
         if address in self.defer_once and not self.deferred[address]:
             self.deferred[address] += 1
             return "451 4.7.1 Greylisted, try again later"
+        if self.sloppy_recipients and address in self.refused_recipients:
+            # A sloppy server: refuses the mailbox, yet answers 354 to the DATA after it.
+            envelope.rcpt_tos.append("")
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Keep the message; for listed recipients then drop the line before answering."""
+        """Keep the message; for listed recipients then drop the line before answering.
+        A sloppy server refuses the empty message ended by a lone dot."""
+        if self.sloppy_recipients and envelope.rcpt_tos == [""]:
+            return "554 5.5.1 Error: no valid recipients"
         answer = await super().handle_DATA(server, session, envelope)
         if set(envelope.rcpt_tos) & self.drop_after_data and server.transport is not None:
             self.drop_after_data -= set(envelope.rcpt_tos)
@@ -103,7 +127,7 @@ class Sink:
                 kwargs.update(tls_context=cert.server_context(), require_starttls=True)
             else:
                 kwargs["auth_require_tls"] = False
-            session = SMTP(recorder, **kwargs)
+            session = (GroupReplies if recorder.group_replies else SMTP)(recorder, **kwargs)
             self._sessions.append(session)
             return session
 

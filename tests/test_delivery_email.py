@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from PIL import Image
 from pydantic import SecretStr
 
 from bot.delivery.base import ChannelDown
 from bot.delivery.email_message import build_email, wire_bytes
-from bot.delivery.email_sender import check_unsubscribe_token, open_connection, unsubscribe_token
+from bot.delivery.email_sender import open_connection
+from bot.delivery.smtp_pipelining import PipeliningProtocol, Step, pipelines, send_message
 from bot.smtp import SmtpConfig
-from tests.conftest import ADMIN, RunningBot
+from tests.conftest import ADMIN, STRANGER, RunningBot
 from tests.delivery_smtp import sink
 from tests.delivery_world import (
     SENDER,
@@ -29,7 +31,7 @@ from tests.delivery_world import (
     wait_status,
     wait_until,
 )
-from tests.smtp_servers import HOST, USER, make_certificate, smtp_server
+from tests.smtp_servers import HOST, PASSWORD, USER, make_certificate, smtp_server
 
 
 def _jpeg(path: Path) -> str:
@@ -62,17 +64,29 @@ async def test_every_guest_gets_one_personal_email_with_both_parts_and_honest_he
     assert str(message["From"]) == f"Ресторан «Пхали» <{SENDER}>"
     assert "Анна Иванова" in str(message["To"])
     assert message["Date"] and message["Message-ID"]
-    assert (
-        message["List-Unsubscribe"].strip().startswith(f"<mailto:{SENDER}?subject=unsubscribe%20")
-    )
+    # One tap on the link in the footer (or the mail client's Unsubscribe) opens the bot.
+    unsubscribe = " ".join(message["List-Unsubscribe"].split())
+    assert unsubscribe.startswith("<https://t.me/probonus_test_bot?start=unsub-")
+    assert f"<mailto:{SENDER}?subject=unsubscribe%20" in unsubscribe
     assert message.get_content_type() == "multipart/alternative"
     plain = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert plain is not None and html is not None
     assert "Здравствуйте, Анна!" in plain.get_content()
-    assert "unsubscribe" in plain.get_content()
+    # In the mailing's language (ru).
+    assert "Чтобы отписаться, откройте https://t.me/probonus_test_bot?start=unsub-" in (
+        plain.get_content()
+    )
     html_text = html.get_content()
     assert "<b>Анна</b>" in html_text
+    # The link works: opened in Telegram, it stops emails to this guest and no other.
+    payload = unsubscribe.split("?start=", 1)[1].split(">", 1)[0]
+    reply = await bot.say(STRANGER, f"/start {payload}")
+    assert "will get no more emails" in (reply.plain_text or "")
+    found = await db.fetchall("SELECT email, email_status FROM guests WHERE email IS NOT NULL")
+    statuses = {str(row[0]): str(row[1]) for row in found}
+    assert statuses[email_of(1)] == "unsubscribed"
+    assert [e for e, s in statuses.items() if s == "unsubscribed"] == [email_of(1)]
     image_parts = [p for p in message.walk() if p.get_content_maintype() == "image"]
     assert len(image_parts) == 1
     cid = str(image_parts[0]["Content-ID"]).strip("<>")
@@ -111,6 +125,10 @@ async def test_a_refused_mailbox_fails_its_row_and_is_marked_bounced(
         mailing = await create_mailing(db, channels=["email"])
         await engine_of(bot).launch(mailing.id)
         await wait_status(db, mailing.id, "completed")
+        assert server.recorder.pipelined == server.recorder.mails == 3
+        # The refusal came in a pipelined group; RSET, and the line went on serving.
+        assert server.recorder.connections <= engine_of(bot).pool_size
+        assert server.recorder.per_recipient() == {email_of(1): 1, email_of(2): 1}
     rows = {r["address"]: r for r in await journal(db, mailing.id)}
     assert rows[email_of(3)]["status"] == "failed"
     assert rows[email_of(3)]["error_code"] == "bounced"
@@ -160,14 +178,6 @@ async def test_a_line_dropped_after_the_message_was_handed_over_is_unknown_not_r
     assert rows[email_of(2)]["status"] == "unknown"
     assert rows[email_of(2)]["error_code"] == "no_answer"
     assert await journal_counts(db, mailing.id) == {("email", "sent"): 3, ("email", "unknown"): 1}
-
-
-def test_an_unsubscribe_token_names_its_guest_and_cannot_be_forged() -> None:
-    token = unsubscribe_token(42, b"key")
-    assert check_unsubscribe_token(token, b"key") == 42
-    assert check_unsubscribe_token(token, b"other key") is None
-    assert check_unsubscribe_token(token.replace("42-", "43-"), b"key") is None
-    assert check_unsubscribe_token("garbage", b"key") is None
 
 
 async def test_smtp_server_down_pauses_email_tells_the_admin_and_resume_finishes(
@@ -268,7 +278,8 @@ async def test_email_not_set_up_pauses_the_channel_at_once(bot: RunningBot) -> N
     await engine_of(bot).launch(mailing.id)
     await wait_status(db, mailing.id, "paused")
     await wait_until(
-        lambda: any("not set up" in t for t in bot.api.sent_texts(ADMIN)), what="the notice"
+        lambda: any("not set up (/settings)" in t for t in bot.api.sent_texts(ADMIN)),
+        what="the notice",
     )
     assert await journal_counts(db, mailing.id) == {("email", "pending"): 2}
 
@@ -311,3 +322,121 @@ def test_the_engine_writes_out_exactly_the_bytes_the_email_generator_would() -> 
             message_id_domain="probonus.test",
         )
         assert wire_bytes(message) == message.as_bytes()
+
+
+def _plain_config(port: int) -> SmtpConfig:
+    """Settings for the test sink without TLS (it offers AUTH anyway)."""
+    return SmtpConfig(
+        host=HOST,
+        port=port,
+        security="none",
+        sender_email=SENDER,
+        username=USER,
+        password=SecretStr(PASSWORD),
+    )
+
+
+def _raw(index: int) -> bytes:
+    """A small message for guest `index`, with a line starting with a dot (dot-stuffing)."""
+    message = build_email(
+        sender_email=SENDER,
+        sender_name=None,
+        to_email=email_of(index),
+        to_name=None,
+        subject="Бонусы",
+        html="<p>Здравствуйте!</p>",
+        plain="Здравствуйте!\n.\n..две точки",
+        image=None,
+        image_subtype=None,
+        image_cid=None,
+        unsubscribe_token="1-abc",
+        message_id_domain="probonus.test",
+    )
+    return wire_bytes(message)
+
+
+async def _send(client: aiosmtplib.SMTP, index: int, sender: str = SENDER) -> Step:
+    """send_message() to guest `index`; the step it got to (raises what it raises)."""
+    step = Step()
+    await send_message(client, sender, email_of(index), _raw(index), step)
+    return step
+
+
+@pytest.mark.parametrize("group_replies", [True, False], ids=["replies-at-once", "one-by-one"])
+async def test_pipelined_mail_rcpt_data_go_in_one_write_and_refusals_keep_the_line(
+    group_replies: bool,
+) -> None:
+    refused, stranger = frozenset({email_of(3)}), "stranger@elsewhere.test"
+    async with sink(
+        refused_recipients=refused,
+        refused_senders=frozenset({stranger}),
+        defer_once={email_of(4)},
+        group_replies=group_replies,
+    ) as server:
+        client = await open_connection(_plain_config(server.port))
+        assert pipelines(client)
+        assert (await _send(client, 1)).name == "data"
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as bounced:
+            await _send(client, 3)
+        assert bounced.value.code == 550 and "5.1.1" in bounced.value.message
+        await client.rset()  # as the sender does after a refusal
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as greylisted:
+            await _send(client, 4)
+        assert greylisted.value.code == 451
+        await client.rset()
+        assert (await _send(client, 4)).name == "data"  # the retry goes through
+        with pytest.raises(aiosmtplib.SMTPSenderRefused) as sender:
+            await _send(client, 5, sender=stranger)
+        assert sender.value.code == 553
+        await client.rset()
+        await _send(client, 2)
+        await client.quit()
+        assert isinstance(client.protocol, PipeliningProtocol | None)
+        assert server.recorder.connections == 1  # one line for all of it
+        assert server.recorder.pipelined == server.recorder.mails == 6
+    assert server.recorder.per_recipient() == {email_of(i): 1 for i in (1, 2, 4)}
+    body = next(m for m in server.received if m.rcpt_tos == [email_of(1)]).message
+    plain = body.get_body(("plain",))
+    assert plain is not None
+    lines = plain.get_content().splitlines()
+    assert lines[lines.index(".") + 1] == "..две точки"  # dot-stuffed and unstuffed intact
+
+
+async def test_a_server_answering_354_after_a_refused_recipient_gets_a_lone_dot() -> None:
+    """RFC 2920 3.1: DATA accepted although no recipient was: end the empty message."""
+    refused = frozenset({email_of(2)})
+    async with sink(
+        refused_recipients=refused, sloppy_recipients=True, group_replies=False
+    ) as server:
+        client = await open_connection(_plain_config(server.port))
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as caught:
+            await _send(client, 2)
+        assert caught.value.code == 550
+        await client.rset()
+        await _send(client, 1)  # the connection is in step
+        await client.quit()
+        assert server.recorder.connections == 1
+    assert server.recorder.per_recipient() == {email_of(1): 1}
+
+
+async def test_a_server_without_pipelining_gets_one_command_at_a_time(
+    bot: RunningBot, data_dir: Path
+) -> None:
+    assert bot.app is not None
+    db = bot.app.db
+    await add_guests(db, range(1, 6))
+    async with sink(pipelining=False, refused_recipients=frozenset({email_of(5)})) as server:
+        client = await open_connection(_plain_config(server.port))
+        assert not pipelines(client)
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused):
+            await _send(client, 5)
+        await client.quit()
+        assert not isinstance(client.protocol, PipeliningProtocol)
+        await use_smtp(db, data_dir, server)
+        mailing = await create_mailing(db, channels=["email"])
+        await engine_of(bot).launch(mailing.id)
+        await wait_status(db, mailing.id, "completed")
+        assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 5)}
+        assert server.recorder.pipelined == 0
+    counts = await journal_counts(db, mailing.id)
+    assert counts == {("email", "sent"): 4, ("email", "failed"): 1}

@@ -2,9 +2,10 @@
 
 Each worker owns one connection (SMTP_POOL_SIZE of them), opened as the verified
 settings say (TLS, STARTTLS, AUTH) and reused for every message; a dropped one
-is reopened. 4xx answers and drops before the message was handed over are
-retried with backoff; 5xx fail the row, and a refused mailbox (550, 551, 553 or
-5.1.x) marks the address bounced. A drop after the message body was sent is
+is reopened. MAIL, RCPT and DATA go in one write when the server offers
+PIPELINING (smtp_pipelining.py). 4xx answers and drops before the message was
+handed over are retried with backoff; 5xx fail the row, and a refused mailbox
+(550, 551, 553 or 5.1.x) marks the address bounced. A drop after the message body was sent is
 `unknown`: the server may have taken it.
 """
 
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import ssl
 from collections.abc import Callable
@@ -23,28 +22,16 @@ import aiosmtplib
 
 from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
 from bot.delivery.email_message import build_email, wire_bytes
+from bot.delivery.smtp_pipelining import Step, send_message
 from bot.render import RenderContext, render_email_html, render_plain, render_subject
 from bot.smtp import SmtpConfig, sanitize
+from bot.unsubscribe import UnsubscribeTokens
 from storage.deliveries import PendingDelivery
 from storage.mailings import Mailing
 
 log = logging.getLogger(__name__)
 
 _BOUNCE_CODES = frozenset({550, 551, 553})
-
-
-def unsubscribe_token(guest_id: int, key: bytes) -> str:
-    """A token naming the guest in an unsubscribe request, unforgeable without the key."""
-    digest = hmac.new(key, f"unsubscribe:{guest_id}".encode(), hashlib.sha256).hexdigest()
-    return f"{guest_id}-{digest[:16]}"
-
-
-def check_unsubscribe_token(token: str, key: bytes) -> int | None:
-    """The guest id an unsubscribe token names, or None when it is not one of ours."""
-    guest, _, _ = token.strip().partition("-")
-    if not guest.isdigit():
-        return None
-    return int(guest) if hmac.compare_digest(unsubscribe_token(int(guest), key), token) else None
 
 
 def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
@@ -119,7 +106,8 @@ class EmailSender:
         *,
         data_dir: Path,
         workers: int,
-        token_key: bytes,
+        tokens: UnsubscribeTokens,
+        bot_username: str | None = None,
     ) -> None:
         """Send `mailing` through the SMTP server of `config` (None: email is not set up)."""
         self.config = config
@@ -128,7 +116,9 @@ class EmailSender:
         self.data_dir = data_dir
         self.workers = workers
         self.claim_ahead = workers  # one row waiting per connection
-        self.token_key = token_key
+        # Each email's unsubscribe link opens the bot, which stops emails to that guest.
+        self.tokens = tokens
+        self.bot_username = bot_username
         self._clients: list[aiosmtplib.SMTP | None] = [None] * workers
         self._image: bytes | None = None
         domain = config.sender_email.rsplit("@", 1)[-1] if config else "localhost"
@@ -178,14 +168,18 @@ class EmailSender:
             image=self._image,
             image_subtype=_image_subtype(self.mailing.image_path or ""),
             image_cid=self.image_cid,
-            unsubscribe_token=unsubscribe_token(row.guest_id, self.token_key),
+            unsubscribe_token=self.tokens.token(row.guest_id),
             message_id_domain=self.domain,
+            unsubscribe_link=(
+                self.tokens.link(self.bot_username, row.guest_id) if self.bot_username else None
+            ),
         )
         message_id = next(str(v) for k, v in message.raw_items() if k == "Message-ID")
         return wire_bytes(message), message_id
 
     async def send(self, slot: int, row: PendingDelivery) -> Result:
-        """Hand one email to the server: MAIL, RCPT, DATA on this worker's connection."""
+        """Hand one email to the server: MAIL, RCPT, DATA on this worker's connection
+        (pipelined in one round trip when the server offers PIPELINING)."""
         assert self.config is not None
         try:
             raw, message_id = self.message_bytes(row)
@@ -194,21 +188,17 @@ class EmailSender:
             return Result("failed", "bad_message", _scrubbed(self.config, text))
         tries = 0
         while True:
-            stage = "connect"
+            step = Step()
             try:
                 await self.ready(slot)
                 client = self._clients[slot]
                 assert client is not None
-                stage = "mail"
-                await client.mail(self.config.sender_email)
-                stage = "rcpt"
-                await client.rcpt(row.address)
-                stage = "data"
-                await client.data(raw)
+                await send_message(client, self.config.sender_email, row.address, raw, step)
                 return Result.sent(message_id)
             except ChannelDown as exc:
                 return Result("pending", exc.code, exc.text, channel_failure=True)
             except aiosmtplib.SMTPResponseException as exc:
+                stage = step.name
                 answer = sanitize(f"{exc.code} {exc.message}", self.config.secrets())
                 await self._reset(slot)
                 if 400 <= exc.code < 500:
@@ -225,6 +215,7 @@ class EmailSender:
                 text = f"the server refused the email ({stage}): {answer}"
                 return Result("failed", "smtp_refused", short(text), channel_failure=not refused)
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                stage = step.name
                 self._drop(slot)
                 detail = sanitize(f"{type(exc).__name__}: {exc}", self.config.secrets())
                 if stage == "data":

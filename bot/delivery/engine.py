@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,8 +26,9 @@ from bot.delivery.run import MailingRun, RunOptions
 from bot.delivery.senders import Today, telegram_workers
 from bot.delivery.switched_off import SwitchedOffSender
 from bot.delivery.telegram_sender import TelegramSender
-from bot.secrets import KEY_FILE, SecretBox
+from bot.secrets import SecretBox
 from bot.smtp import SmtpConfig
+from bot.unsubscribe import UnsubscribeTokens
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 from storage.delivery_writer import DeliveryWriter
@@ -86,7 +86,8 @@ class DeliveryEngine:
         self._writer: DeliveryWriter | None = None
         self._active: dict[int, _Active] = {}
         self._lock = asyncio.Lock()
-        self._token_key = b""
+        self._tokens = UnsubscribeTokens(b"")  # replaced at start by the key in DATA_DIR
+        self._bot_username: str | None = None
         self._started = asyncio.Event()
         self._checkpoints: asyncio.Task[None] | None = None
         self._fold_wal = False
@@ -127,9 +128,10 @@ class DeliveryEngine:
         # Its commits (a run's end) never fold the WAL back: the checkpointer does, aside.
         await self._store.execute("PRAGMA wal_autocheckpoint = 0")
         self._writer = await DeliveryWriter(self.settings.database_path).open()
-        SecretBox.load_or_create(self.settings.data_dir)
-        key = (self.settings.data_dir / KEY_FILE).read_bytes().strip()
-        self._token_key = hashlib.sha256(b"probonus-unsubscribe:" + key).digest()
+        self._tokens = UnsubscribeTokens.from_secret_box(
+            SecretBox.load_or_create(self.settings.data_dir)
+        )
+        self._bot_username = (await self.bot.me()).username
         await self.recover()
         self._checkpoints = asyncio.create_task(self._checkpointer(), name="delivery-checkpoint")
         self._started.set()
@@ -224,7 +226,7 @@ class DeliveryEngine:
                 if not paused:
                     return False
                 active.smtp = await self._smtp_config()
-                active.switched_off = await self._switched_off()
+                active.switched_off = await self._switched_off(active.smtp)
                 await self.repo.set_paused_channels(mailing_id, [])
                 return all(active.run.resume_channel(c) for c in paused)
             if active is not None and active.task is not None:
@@ -309,7 +311,8 @@ class DeliveryEngine:
                 today,
                 data_dir=self.settings.data_dir,
                 workers=self.pool_size,
-                token_key=self._token_key,
+                tokens=self._tokens,
+                bot_username=self._bot_username,
             )
 
         options = RunOptions(self.failure_limit, self.i18n)
@@ -335,7 +338,8 @@ class DeliveryEngine:
             mailing_id,
             self.limiter,
         )
-        active = _Active(run, progress, await self._smtp_config(), await self._switched_off())
+        smtp = await self._smtp_config()
+        active = _Active(run, progress, smtp, await self._switched_off(smtp))
         holder["active"] = active
         self._active[mailing_id] = active
         active.task = asyncio.create_task(self._drive(active), name=f"mailing-{mailing_id}")
@@ -439,13 +443,13 @@ class DeliveryEngine:
         with self.i18n.context(), self.i18n.use_locale(active.progress.locale):
             return self.keyboards.controls(active.run.mailing.id, "paused", 0)
 
-    async def _switched_off(self) -> frozenset[str]:
-        """The channels an admin switched off in /settings (their rows wait, paused)."""
+    async def _switched_off(self, smtp: SmtpConfig | None) -> frozenset[str]:
+        """The channels an admin switched off in /settings (their rows wait, paused).
+        Email without SMTP settings is left to the email sender, which says "not set up"."""
         if self.mailing_settings is None:
             return frozenset()
-        return frozenset(
-            {"telegram", "email"} - set(await self.mailing_settings.enabled_channels())
-        )
+        off = {"telegram", "email"}.difference(await self.mailing_settings.enabled_channels())
+        return frozenset(off if smtp is not None else off - {"email"})
 
     async def _smtp_config(self) -> SmtpConfig | None:
         """The verified SMTP settings (None when email is not set up or cannot be decrypted)."""
