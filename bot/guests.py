@@ -61,6 +61,13 @@ class GuestService:
             return guest
         return await self.repo.set_email_status(guest_id, "unsubscribed")
 
+    async def set_email_subscription(self, guest_id: int, *, on: bool) -> Guest | None:
+        """An admin stops emails to a guest who asked, or resumes them; None if unknown."""
+        guest = await self.repo.get(guest_id)
+        if guest is None or guest.email is None:
+            return guest
+        return await self.repo.set_email_status(guest_id, "active" if on else "unsubscribed")
+
     async def mark_blocked(self, user_id: int) -> bool:
         return await self.repo.set_tg_status_by_user(user_id, "blocked")
 

@@ -23,6 +23,13 @@ class CardCb(CallbackData, prefix="card"):
     guest_id: int
 
 
+class GuestEmailCb(CallbackData, prefix="gem"):
+    """On an account card: stop (or resume) emails to the guest, as they asked."""
+
+    guest_id: int
+    on: bool
+
+
 class LangCb(CallbackData, prefix="lang"):
     locale: str
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, FSInputFile, Message
+from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.guest_import import MAX_FILE_BYTES, ImportResult, TableError
 from bot.guests import GuestService
-from handlers.callbacks import CardCb, GuestsCb
+from handlers.callbacks import CardCb, GuestEmailCb, GuestsCb
 from handlers.filters import admin_router
 from handlers.formatting import (
     card_text,
@@ -29,6 +31,8 @@ from handlers.formatting import (
     table_error_text,
 )
 from handlers.keyboards import cancel_only, guests_menu
+from storage.audit import AuditLog
+from storage.guests import Guest
 
 # Progress of a long import is edited in place at most this often (Telegram
 # rate-limits edits; a manager only needs to see it move).
@@ -129,8 +133,7 @@ async def on_search_query(message: Message, guests: GuestService) -> None:
         )
         return
     if len(found) == 1:
-        guest = found[0]
-        await message.answer(card_text(guest, await guests.tags(guest.id)))
+        await send_card(message, found[0], guests)
         return
     kb = InlineKeyboardBuilder()
     for guest in found[:SEARCH_LIMIT]:
@@ -155,7 +158,46 @@ async def on_card(query: CallbackQuery, callback_data: CardCb, guests: GuestServ
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(card_text(guest, await guests.tags(guest.id)))
+        await send_card(query.message, guest, guests)
+
+
+def card_markup(guest: Guest) -> InlineKeyboardMarkup | None:
+    """Stop emails to a guest who asked (in the restaurant, by phone, by replying to an
+    email), or resume them for one who asks again."""
+    kb = InlineKeyboardBuilder()
+    if guest.email and guest.email_status == "active":
+        kb.button(text=_("🔕 Stop emails"), callback_data=GuestEmailCb(guest_id=guest.id, on=False))
+    elif guest.email and guest.email_status in ("unsubscribed", "bounced"):
+        kb.button(
+            text=_("🔔 Resume emails"), callback_data=GuestEmailCb(guest_id=guest.id, on=True)
+        )
+    markup = kb.as_markup()
+    return markup if markup.inline_keyboard else None
+
+
+async def send_card(target: Message, guest: Guest, guests: GuestService) -> None:
+    """The account card with its buttons."""
+    await target.answer(
+        card_text(guest, await guests.tags(guest.id)), reply_markup=card_markup(guest)
+    )
+
+
+async def on_email_switch(
+    query: CallbackQuery, callback_data: GuestEmailCb, guests: GuestService, audit: AuditLog
+) -> None:
+    """Stop or resume emails to one guest; the card is redrawn."""
+    guest = await guests.set_email_subscription(callback_data.guest_id, on=callback_data.on)
+    if guest is None:
+        await query.answer(_("This guest is no longer in the base."), show_alert=True)
+        return
+    state = "on" if callback_data.on else "off"
+    await audit.record(query.from_user.id, f"guest.email_{state}", f"guest {guest.id}")
+    await query.answer(_("Emails resumed.") if callback_data.on else _("Emails stopped."))
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_text(
+                card_text(guest, await guests.tags(guest.id)), reply_markup=card_markup(guest)
+            )
 
 
 async def on_document(
@@ -236,6 +278,7 @@ def create_router() -> Router:
     router.message.register(on_guests, Command("guests"))
     router.callback_query.register(on_action, GuestsCb.filter())
     router.callback_query.register(on_card, CardCb.filter())
+    router.callback_query.register(on_email_switch, GuestEmailCb.filter())
     router.message.register(
         on_document, F.document, StateFilter(None, GuestsForm.import_file, GuestsForm.search)
     )

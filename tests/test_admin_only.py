@@ -25,6 +25,7 @@ SAMPLES: dict[str, list[str]] = {
     ],
     "GuestsCb": ["gst:import", "gst:search", "gst:export"],
     "CardCb": ["card:1"],
+    "GuestEmailCb": ["gem:1:0", "gem:1:1"],
     "LangCb": ["lang:ru", "lang:en"],
     "NavCb": ["nav:cancel"],
     "NmNavCb": ["nmn:back", "nmn:cancel", "nmn:skip", "nmn:resume", "nmn:restart"],

@@ -199,3 +199,30 @@ async def test_in_russian_the_rejected_rows_and_repeats_are_explained_in_russian
     reason = rejected[1][-1]
     assert "телефон" in reason and "отрицательн" in reason, reason
     assert "phone" not in reason
+
+
+async def test_emails_to_a_guest_are_stopped_and_resumed_from_the_card(bot: RunningBot) -> None:
+    await bot.send_file(ADMIN, "base.xlsx", xlsx(BASE))
+    await bot.say(ADMIN, "/guests")
+    await bot.press(ADMIN, "Search")
+    await bot.say(ADMIN, "1001")
+    answer = await bot.press(ADMIN, "Stop emails")
+    assert answer.params["text"] == "Emails stopped."
+    guest = await repo(bot).by_phone("+79161234567")
+    assert guest is not None and guest.email_status == "unsubscribed"
+    card = bot.api.last_message(ADMIN)
+    assert "unsubscribed" in (card.plain_text or "")
+    assert any("Resume emails" in text for text, _ in card.buttons())
+    await bot.press(ADMIN, "Resume emails")
+    guest = await repo(bot).by_phone("+79161234567")
+    assert guest is not None and guest.email_status == "active"
+    # A guest without an email has no such button.
+    await bot.press(ADMIN, "Search")
+    card = await bot.say(ADMIN, "1002")
+    assert not card.buttons()
+    assert bot.app is not None
+    rows = await bot.app.db.fetchall("SELECT action FROM audit_log WHERE user_id = ?", (ADMIN,))
+    assert [r[0] for r in rows if r[0].startswith("guest.")] == [
+        "guest.email_off",
+        "guest.email_on",
+    ]
