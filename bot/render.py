@@ -219,12 +219,12 @@ def _tidy(text: str, *, markup: bool) -> str:
     return text.replace(_EMPTY, "")
 
 
-def _substitute(
-    template: str, values: dict[str, str], escape: Callable[[str], str], *, markup: bool
+def _fill(
+    tokens: list[_Token], values: dict[str, str], escape: Callable[[str], str], *, markup: bool
 ) -> str:
     """Fill the fields in with escaped values; empty ones tidied away."""
     out: list[str] = []
-    for token in _tokens(template.replace(_EMPTY, "")):
+    for token in tokens:
         if isinstance(token, _Field):
             value = values[token.name]
             out.append(escape(value) if value else _EMPTY)
@@ -239,12 +239,42 @@ def _escape_html(value: str) -> str:
 
 def render_telegram(template_html: str, recipient: Recipient, ctx: RenderContext) -> str:
     """The message as Telegram HTML for this guest; values HTML-escaped."""
-    return _substitute(template_html, variables(recipient, ctx), _escape_html, markup=True)
+    tokens = _tokens(template_html.replace(_EMPTY, ""))
+    return _fill(tokens, variables(recipient, ctx), _escape_html, markup=True)
+
+
+class TelegramTemplate:
+    """A template parsed once (TemplateError if bad): render() == render_telegram()."""
+
+    def __init__(self, template_html: str) -> None:
+        self._tokens = _tokens(template_html.replace(_EMPTY, ""))
+        used = {t.name for t in self._tokens if isinstance(t, _Field)}
+        self._used = [name for name in VARIABLES if name in used]
+        self._ctx: RenderContext | None = None
+        self._today = ""
+
+    def render(self, recipient: Recipient, ctx: RenderContext) -> str:
+        """The message as Telegram HTML for this guest (only the used variables computed)."""
+        if ctx is not self._ctx:
+            self._ctx, self._today = ctx, ctx.today.strftime("%d.%m.%Y")
+        values: dict[str, str] = {}
+        for name in self._used:
+            if name == "balance":
+                values[name] = format_balance(recipient.balance, ctx.locale)
+            elif name == "today":
+                values[name] = self._today
+            elif name == "full_name":
+                parts = (recipient.last_name, recipient.first_name, recipient.middle_name)
+                values[name] = " ".join(p for p in map(_clean, parts) if p)
+            else:
+                values[name] = _clean(getattr(recipient, name))
+        return _fill(self._tokens, values, _escape_html, markup=True)
 
 
 def render_subject(template: str, recipient: Recipient, ctx: RenderContext) -> str:
     """The email subject for this guest: one plain line (no header injection)."""
-    text = _substitute(template, variables(recipient, ctx), lambda v: v, markup=False)
+    tokens = _tokens(template.replace(_EMPTY, ""))
+    text = _fill(tokens, variables(recipient, ctx), lambda v: v, markup=False)
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
     return " ".join(text.split())
 

@@ -278,3 +278,28 @@ async def test_the_limiter_spaces_sends_evenly_and_a_429_holds_everyone() -> Non
     before = loop.time()
     await limiter.acquire()
     assert loop.time() - before >= 0.29
+
+
+def test_a_template_parsed_once_renders_exactly_as_render_telegram() -> None:
+    """The sender parses the mailing's text once per run; every guest's text is unchanged."""
+    from datetime import date
+    from decimal import Decimal
+
+    from bot.render import Recipient, RenderContext, TelegramTemplate, render_telegram
+
+    texts = [
+        "Здравствуйте, <b>{first_name}</b>! Баланс: {balance} ₽ на {today}.",
+        "{first_name}, привет!\n{full_name} {middle_name} {{не поле}} {last_name}.",
+        "Без полей вовсе",
+    ]
+    guests = [
+        Recipient("Анна", "Иванова", None, Decimal("1500.01")),
+        Recipient(None, " Пётр\x07 ", "Ильич", Decimal("0")),
+        Recipient("<i>&", "", "", Decimal("1234567")),
+    ]
+    for locale in ("ru", "en"):
+        ctx = RenderContext(locale, date(2026, 3, 8))
+        for text in texts:
+            template = TelegramTemplate(text)
+            for guest in guests:
+                assert template.render(guest, ctx) == render_telegram(text, guest, ctx)

@@ -33,12 +33,7 @@ from aiohttp import ClientConnectorError
 
 from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
 from bot.delivery.limiter import RateLimiter
-from bot.render import (
-    TELEGRAM_CAPTION_LIMIT,
-    RenderContext,
-    render_telegram,
-    telegram_length,
-)
+from bot.render import TELEGRAM_CAPTION_LIMIT, RenderContext, TelegramTemplate, telegram_length
 from storage.deliveries import PendingDelivery
 from storage.mailings import Mailing
 
@@ -98,6 +93,7 @@ class TelegramSender:
         self.claim_ahead = max(1, min(workers, math.ceil(limiter.rate / 50)))
         self.save_file_id = save_file_id
         self.file_id = mailing.image_file_id
+        self._template: TelegramTemplate | None = None  # parsed at the first send, once
         self._upload_lock = asyncio.Lock()
         self._image: bytes | None = None
         self._uploaded: Message | None = None
@@ -117,7 +113,9 @@ class TelegramSender:
             return Result("failed", "bad_address", f"not a Telegram chat id: {row.address!r}")
         text = None
         if self.mailing.text_html:
-            text = render_telegram(self.mailing.text_html, recipient_of(row), self.ctx())
+            if self._template is None:  # a bad template fails each row, as rendering did
+                self._template = TelegramTemplate(self.mailing.text_html)
+            text = self._template.render(recipient_of(row), self.ctx())
         ids: list[str] = []
         try:
             if self.mailing.image_path:
