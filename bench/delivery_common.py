@@ -136,7 +136,12 @@ async def make_engine(
 ) -> DeliveryEngine:
     """A started engine (its own connection, recovery done) for a bench run."""
     engine = DeliveryEngine(
-        db, bot or create_bot(settings), settings, mailing_settings, create_i18n("ru")
+        db,
+        bot or create_bot(settings),
+        settings,
+        mailing_settings,
+        create_i18n("ru"),
+        bot_username="probonus_bench_bot",  # emails carry the unsubscribe link, as in the bot
     )
     await engine.start()
     return engine

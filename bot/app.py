@@ -136,7 +136,15 @@ async def create_app(settings: Settings) -> Application:
         services["mailing_settings"] = mailing_settings
         services["unsubscribe_tokens"] = UnsubscribeTokens.from_secret_box(secret_box)
         # The delivery engine and the scheduler; started and stopped with polling.
-        engine = DeliveryEngine(db, bot, settings, mailing_settings, i18n, keyboards=RunKeyboards())
+        engine = DeliveryEngine(
+            db,
+            bot,
+            settings,
+            mailing_settings,
+            i18n,
+            keyboards=RunKeyboards(),
+            bot_username=me.username,
+        )
         scheduler = MailingScheduler(db, engine, settings)
         services.update(engine=engine, scheduler=scheduler)
         dispatcher = Dispatcher(

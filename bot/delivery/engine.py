@@ -70,8 +70,10 @@ class DeliveryEngine:
         i18n: I18n,
         *,
         keyboards: RunKeyboards | None = None,
+        bot_username: str | None = None,
     ) -> None:
-        """The engine of one bot; `start()` opens its own database connection."""
+        """The engine of one bot; `start()` opens its own database connection.
+        `bot_username` makes the one-tap unsubscribe links of emails (t.me/<bot>)."""
         self.db = db
         self.bot = bot
         self.settings = settings
@@ -87,7 +89,7 @@ class DeliveryEngine:
         self._active: dict[int, _Active] = {}
         self._lock = asyncio.Lock()
         self._tokens = UnsubscribeTokens(b"")  # replaced at start by the key in DATA_DIR
-        self._bot_username: str | None = None
+        self._bot_username = bot_username
         self._started = asyncio.Event()
         self._checkpoints: asyncio.Task[None] | None = None
         self._fold_wal = False
@@ -131,7 +133,6 @@ class DeliveryEngine:
         self._tokens = UnsubscribeTokens.from_secret_box(
             SecretBox.load_or_create(self.settings.data_dir)
         )
-        self._bot_username = (await self.bot.me()).username
         await self.recover()
         self._checkpoints = asyncio.create_task(self._checkpointer(), name="delivery-checkpoint")
         self._started.set()
