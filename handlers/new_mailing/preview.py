@@ -15,6 +15,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.delivery.base import short
 from bot.mailings import Draft, MailingService, MomentPassedError, Preview
 from bot.render import (
     TELEGRAM_CAPTION_LIMIT,
@@ -85,12 +86,6 @@ def preview_markup() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def _shortened(text: str, limit: int = 120) -> str:
-    """One line of at most `limit` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def summary_text(preview: Preview, mailings: MailingService) -> str:
     draft, audience = preview.draft, preview.audience
     reach = audience.reach
@@ -141,7 +136,7 @@ def summary_text(preview: Preview, mailings: MailingService) -> str:
             _(
                 "ℹ️ Guests of the segment without a name the text uses: {n}. They get: «{text}»"
             ).format(
-                n=preview.nameless, text=quote(_shortened(telegram_text(preview.nameless_rendered)))
+                n=preview.nameless, text=quote(short(telegram_text(preview.nameless_rendered), 120))
             )
         )
     if preview.lengths.split:
