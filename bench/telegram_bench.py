@@ -223,7 +223,7 @@ def main() -> int:
         rows += part
     if args.only != "limited":
         part, ratio = unlimited(
-            script, args.guests or (300 if args.quick else 10_000), 1 if args.quick else 5
+            script, args.guests or (300 if args.quick else 10_000), 1 if args.quick else 7
         )
         ok &= ratio >= 0.90
         rows += part
