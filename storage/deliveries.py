@@ -83,7 +83,7 @@ class Finish(NamedTuple):
     mailing_id: int
     delivery_id: int
     guest_id: int
-    status: Literal["sent", "failed", "unknown", "pending"]
+    status: Literal["sent", "failed", "unknown", "pending", "skipped"]
     error_code: str | None = None
     error: str | None = None
     external_id: str | None = None
@@ -177,8 +177,17 @@ class DeliveryRepository:
         await self.db.execute(
             "INSERT INTO mailing_runs (mailing_id, launched_by, created_at, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (mailing_id) DO UPDATE SET "
-            "launched_by = COALESCE(excluded.launched_by, launched_by), updated_at = ?",
+            "launched_by = COALESCE(excluded.launched_by, launched_by), ended_at = NULL, "
+            "updated_at = ?",
             (mailing_id, launched_by, now, now, now),
+        )
+
+    async def end_run(self, mailing_id: int) -> None:
+        """The run's task ended with every claimed row finished and written."""
+        now = now_text()
+        await self.db.execute(
+            "UPDATE mailing_runs SET ended_at = ?, updated_at = ? WHERE mailing_id = ?",
+            (now, now, mailing_id),
         )
 
     async def run_state(self, mailing_id: int) -> RunState | None:
@@ -319,14 +328,35 @@ class DeliveryRepository:
         )
 
     async def recover(self) -> int:
-        """After a crash: rows left `sending` become `unknown` (never resent by themselves).
+        """At start, before any run: rows left `sending` become `unknown` (never resent by
+        themselves). Only runs that did not end cleanly can hold such rows, whatever
+        their mailing's status now (a cancelled one may have had sends in flight)."""
+        now = now_text()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, "
+                "updated_at = ? WHERE status = 'sending' AND mailing_id IN "
+                "(SELECT mailing_id FROM mailing_runs WHERE ended_at IS NULL)",
+                (*INTERRUPTED, now),
+            )
+            count = max(cursor.rowcount, 0)
+            # Runs of mailings no longer going on are over now; running and paused
+            # ones are marked as they end.
+            await conn.execute(
+                "UPDATE mailing_runs SET ended_at = ? WHERE ended_at IS NULL AND mailing_id "
+                "IN (SELECT id FROM mailings WHERE status NOT IN ('running', 'paused'))",
+                (now,),
+            )
+        return count
 
-        Only running and paused mailings can hold such rows: cancelling and
-        completing happen after every in-flight send has finished.
-        """
-        return await self.db.execute(
-            "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, updated_at = ? "
-            "WHERE status = 'sending' AND mailing_id IN "
-            "(SELECT id FROM mailings WHERE status IN ('running', 'paused'))",
-            (*INTERRUPTED, now_text()),
+    async def complete(self, mailing_id: int) -> bool:
+        """Move a running mailing to `completed` unless rows became pending meanwhile
+        (the admin resent unknown ones at the very end); True if it moved."""
+        now = now_text()
+        changed = await self.db.execute(
+            "UPDATE mailings SET status = 'completed', updated_at = ?, finished_at = ? "
+            "WHERE id = ? AND status = 'running' AND NOT EXISTS (SELECT 1 FROM deliveries "
+            "WHERE mailing_id = ? AND status = 'pending')",
+            (now, now, mailing_id, mailing_id),
         )
+        return changed == 1

@@ -17,12 +17,11 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from storage.db import BUSY_TIMEOUT_MS
 from storage.deliveries import (
     INSERT_ROW,
-    REACHABLE,
     Finish,
     PendingDelivery,
     now_text,
@@ -30,6 +29,15 @@ from storage.deliveries import (
 )
 
 T = TypeVar("T")
+
+
+class Committed(NamedTuple):
+    """What a commit did: the rows claimed, and the fallback rows written with their status."""
+
+    claimed: set[int]
+    fallbacks: dict[int, str]
+
+
 _RETRY_START, _RETRY_MAX = 0.001, 0.02
 
 
@@ -108,21 +116,22 @@ class DeliveryWriter:
         ]
 
     # ------------------------------------------------------------------ writes
-    async def commit(self, claims: Sequence[int], finishes: Sequence[Finish]) -> set[int]:
+    async def commit(self, claims: Sequence[int], finishes: Sequence[Finish]) -> Committed:
         """One transaction: finish rows, then claim rows (pending -> sending).
 
-        Returns the ids actually claimed: a row no longer pending (cancelled,
-        claimed elsewhere) is not, so it cannot be sent twice.
+        Returns the ids actually claimed (a row no longer pending, cancelled or
+        claimed elsewhere, is not, so it cannot be sent twice) and the status of
+        each fallback row written (pending, or skipped when the guest has no
+        such contact), by the id of the row that failed.
         """
         return await self._call(self._commit, list(claims), list(finishes))
 
-    def _commit(self, claims: list[int], finishes: list[Finish]) -> set[int]:
+    def _commit(self, claims: list[int], finishes: list[Finish]) -> Committed:
         """commit, synchronously (rolled back whole on any error, so a retry is safe)."""
         conn, now = self.conn, now_text()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if finishes:
-                self._finish(conn, finishes, now)
+            fallbacks = self._finish(conn, finishes, now) if finishes else {}
             claimed: set[int] = set()
             if claims:
                 cursor = conn.execute(
@@ -137,11 +146,12 @@ class DeliveryWriter:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return claimed
+        return Committed(claimed, fallbacks)
 
     @staticmethod
-    def _finish(conn: sqlite3.Connection, finishes: list[Finish], now: str) -> None:
-        """Write finished rows, guest marks and fallback rows (inside the transaction)."""
+    def _finish(conn: sqlite3.Connection, finishes: list[Finish], now: str) -> dict[int, str]:
+        """Write finished rows, guest marks and fallback rows (inside the transaction);
+        the status of each fallback row written, by the id of the row that failed."""
         # One statement over a JSON array: SQLite parses it in C, far cheaper per row
         # than binding an executemany from Python.
         rows = [(f.delivery_id, f.status, f.error_code, f.error, f.external_id) for f in finishes]
@@ -167,9 +177,15 @@ class DeliveryWriter:
                 "WHERE id = ? AND email_status = 'active'",
                 bounced,
             )
-        for channel in REACHABLE:
-            added = [(f.mailing_id, now, f.guest_id) for f in finishes if f.fallback == channel]
-            if added:
-                conn.executemany(
-                    INSERT_ROW + row_select(channel) + "FROM guests WHERE guests.id = ?", added
-                )
+        fallbacks: dict[int, str] = {}
+        for f in finishes:  # failures only, a few per batch at most
+            if f.fallback is not None and f.status == "failed":
+                row = conn.execute(
+                    INSERT_ROW
+                    + row_select(f.fallback)
+                    + "FROM guests WHERE guests.id = ? RETURNING status",
+                    (f.mailing_id, now, f.guest_id),
+                ).fetchone()
+                if row is not None:  # None: the guest has a row there already
+                    fallbacks[f.delivery_id] = str(row[0])
+        return fallbacks

@@ -40,6 +40,7 @@ class Flaky(Recorder):
     drop_at_mails: set[int] = field(default_factory=set)
     drop_after_data: set[str] = field(default_factory=set)
     sloppy_recipients: bool = False
+    refusals: dict[str, str] = field(default_factory=dict)  # address -> the RCPT reply
     group_replies: bool = True  # replies to a pipelined group in one write, as Postfix does
     mails: int = 0
     pipelined: int = 0
@@ -76,6 +77,8 @@ class Flaky(Recorder):
         if address in self.defer_once and not self.deferred[address]:
             self.deferred[address] += 1
             return "451 4.7.1 Greylisted, try again later"
+        if address in self.refusals:
+            return self.refusals[address]
         if self.sloppy_recipients and address in self.refused_recipients:
             # A sloppy server: refuses the mailbox, yet answers 354 to the DATA after it.
             envelope.rcpt_tos.append("")

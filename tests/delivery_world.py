@@ -15,6 +15,7 @@ from bot.secrets import SecretBox
 from storage.db import Database
 from storage.mailing_settings import MailingSettingsRepository, SmtpSettings
 from storage.mailings import Mailing, MailingRepository
+from storage.schema import migrate
 from tests.conftest import ADMIN, RunningBot
 from tests.smtp_servers import PASSWORD, USER
 
@@ -140,6 +141,14 @@ async def press_now(bot: RunningBot, user_id: int, button_text: str) -> None:
             await asyncio.sleep(0.05)
     query_id = bot.api.press_button(user_id, data)
     await bot.api.answer_of(query_id, timeout=20)
+
+
+async def offline_db(data_dir: Path) -> Database:
+    """The bot's database opened while the bot is not running (migrated)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = await Database(data_dir / "probonus.sqlite3").open()
+    await migrate(db.conn)
+    return db
 
 
 def engine_of(bot: RunningBot) -> DeliveryEngine:

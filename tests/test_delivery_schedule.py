@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage.db import Database
 from storage.mailings import MailingRepository
-from storage.schema import migrate
 from tests.conftest import ADMIN, BotFactory
 from tests.delivery_world import (
     add_guests,
@@ -16,18 +14,11 @@ from tests.delivery_world import (
     engine_of,
     journal,
     journal_counts,
+    offline_db,
     status_of,
     wait_status,
     wait_until,
 )
-
-
-async def _offline_db(data_dir: Path) -> Database:
-    """The bot's database opened while the bot is not running."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = await Database(data_dir / "probonus.sqlite3").open()
-    await migrate(db.conn)
-    return db
 
 
 async def test_a_restart_keeps_a_future_mailing_which_then_goes_at_its_moment(
@@ -76,7 +67,7 @@ async def test_rescheduling_and_cancelling_move_and_drop_the_job(start_bot: BotF
 async def test_a_mailing_missed_within_the_grace_period_goes_out_at_start(
     start_bot: BotFactory, data_dir: Path
 ) -> None:
-    db = await _offline_db(data_dir)
+    db = await offline_db(data_dir)
     await add_guests(db, range(1, 4))
     mailing = await create_mailing(db, when=datetime.now(UTC) - timedelta(minutes=10))
     await db.close()
@@ -89,7 +80,7 @@ async def test_a_mailing_missed_within_the_grace_period_goes_out_at_start(
 async def test_a_mailing_missed_beyond_grace_is_not_sent_and_the_author_can_send_it_now(
     start_bot: BotFactory, data_dir: Path
 ) -> None:
-    db = await _offline_db(data_dir)
+    db = await offline_db(data_dir)
     await add_guests(db, range(1, 4))
     mailing = await create_mailing(db, when=datetime.now(UTC) - timedelta(hours=3))
     await db.close()
@@ -108,7 +99,7 @@ async def test_a_mailing_missed_beyond_grace_is_not_sent_and_the_author_can_send
 async def test_after_a_crash_in_flight_rows_are_unknown_and_the_rest_resumes(
     start_bot: BotFactory, data_dir: Path
 ) -> None:
-    db = await _offline_db(data_dir)
+    db = await offline_db(data_dir)
     await add_guests(db, range(1, 6))
     mailing = await create_mailing(db)
     now = datetime.now(UTC).isoformat()

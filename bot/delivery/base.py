@@ -32,7 +32,7 @@ class ChannelDown(Exception):
 class Result(NamedTuple):
     """How one send ended. status "pending": never reached the server, so it may go again."""
 
-    status: Literal["sent", "failed", "unknown", "pending"]
+    status: Literal["sent", "failed", "unknown", "pending", "skipped"]
     code: str | None = None
     text: str | None = None
     external_id: str | None = None
@@ -40,6 +40,9 @@ class Result(NamedTuple):
     # The channel itself failed (server down or erroring), not this guest's address:
     # these count towards pausing the channel after CHANNEL_FAILURE_LIMIT in a row.
     channel_failure: bool = False
+    # Part of the message reached the guest (the photo, not the text after it): the
+    # row fails, but no other channel is tried, or the guest would get it twice.
+    partial: bool = False
 
     @classmethod
     def sent(cls, external_id: str) -> Result:

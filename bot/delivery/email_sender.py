@@ -4,9 +4,10 @@ Each worker owns one connection (SMTP_POOL_SIZE of them), opened as the verified
 settings say (TLS, STARTTLS, AUTH) and reused for every message; a dropped one
 is reopened. MAIL, RCPT and DATA go in one write when the server offers
 PIPELINING (smtp_pipelining.py). 4xx answers and drops before the message was
-handed over are retried with backoff; 5xx fail the row, and a refused mailbox
-(550, 551, 553 or 5.1.x) marks the address bounced. A drop after the message body was sent is
-`unknown`: the server may have taken it.
+handed over are retried with backoff; 5xx fail the row; a mailbox that does not
+exist (5.1.x, 5.2.1, a bare 550/551/553) marks the address bounced, while a
+refusal of the sender (5.7.x, relaying, a blocklist) counts against the channel.
+A drop after the message body was sent is `unknown`: the server may have taken it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -32,11 +34,30 @@ from storage.mailings import Mailing
 log = logging.getLogger(__name__)
 
 _BOUNCE_CODES = frozenset({550, 551, 553})
+_ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Words of refusals aimed at the sender (a blocklist, relaying, a policy), when the
+# server gives no enhanced code: those say nothing about the guest's address.
+_SENDER_WORDS = ("relay", "spam", "blocked", "blacklist", "blocklist", "policy", "reputation")
 
 
 def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
-    """True for a refusal saying the mailbox does not exist or is not allowed."""
-    return exc.code in _BOUNCE_CODES or exc.message.lstrip().startswith("5.1.")
+    """True for a refusal saying the guest's mailbox does not exist or is disabled
+    (RFC 3463: 5.1.x address, 5.2.1 mailbox disabled; else a bare 550/551/553)."""
+    enhanced = _ENHANCED.match(exc.message)
+    if enhanced:
+        subject, detail = enhanced.group(2), enhanced.group(3)
+        return subject == "1" or (subject, detail) == ("2", "1")
+    text = exc.message.lower()
+    return exc.code in _BOUNCE_CODES and not any(word in text for word in _SENDER_WORDS)
+
+
+def _refuses_sender(exc: aiosmtplib.SMTPResponseException) -> bool:
+    """True for a refusal of our server or sender, not of the guest (5.7.x security or
+    policy, relaying denied): every email would meet it, so it counts against the channel."""
+    enhanced = _ENHANCED.match(exc.message)
+    if enhanced:
+        return enhanced.group(2) == "7"
+    return any(word in exc.message.lower() for word in _SENDER_WORDS)
 
 
 def _scrubbed(cfg: SmtpConfig, text: str) -> str:
@@ -211,9 +232,11 @@ class EmailSender:
                 if stage == "rcpt" and _is_bounce(exc):
                     text = f"the mailbox was refused: {answer}"
                     return Result("failed", "bounced", short(text), mark_guest="email_bounced")
-                refused = stage == "rcpt"
+                guest_refused = stage == "rcpt" and not _refuses_sender(exc)
                 text = f"the server refused the email ({stage}): {answer}"
-                return Result("failed", "smtp_refused", short(text), channel_failure=not refused)
+                return Result(
+                    "failed", "smtp_refused", short(text), channel_failure=not guest_refused
+                )
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 stage = step.name
                 self._drop(slot)

@@ -56,6 +56,9 @@ class _Active:
     switched_off: frozenset[str] = frozenset()  # channels off in /settings
     task: asyncio.Task[None] | None = None
     notices: set[asyncio.Task[None]] = field(default_factory=set)
+    # cancel() told the admin before the run's last sends finished: the run's end
+    # brings the progress message up to date.
+    told_cancelled: bool = False
 
 
 class DeliveryEngine:
@@ -232,6 +235,8 @@ class DeliveryEngine:
                 return all(active.run.resume_channel(c) for c in paused)
             if active is not None and active.task is not None:
                 await asyncio.wait([active.task], timeout=STOP_TIMEOUT)
+                if not active.task.done():  # its last sends are still going: not two runs
+                    return False
             if await self.repo.status(mailing_id) != "paused":
                 return False
             await self.repo.set_paused_channels(mailing_id, [])
@@ -254,10 +259,13 @@ class DeliveryEngine:
                 active.run.stop("cancel")
                 if active.task is not None:
                     await asyncio.wait([active.task], timeout=STOP_TIMEOUT)
+            # Rows still in flight after the wait end as they end; any handed back
+            # unsent turn `skipped` ("cancelled") in the run itself.
             cancelled = await self.repo.cancel(mailing_id, ("running", "paused"))
             if cancelled and active is not None:
                 active.run.counts = await self.repo.counts(mailing_id)
                 await self._close_progress(active, "cancelled")
+                active.told_cancelled = True
             return cancelled
 
     async def resend_unknown(self, mailing_id: int) -> int:
@@ -268,7 +276,10 @@ class DeliveryEngine:
             if status not in ("running", "paused", "completed"):
                 return 0
             count = await self.repo.resend_unknown(mailing_id)
-            if count and status == "completed":
+            active = self._active.get(mailing_id)
+            if count and active is not None and active.run.sending:
+                active.run.rows_added()  # the run picks them up (or, ending, sees them)
+            elif count and status == "completed":
                 await self.repo.move(mailing_id, "running", ("completed",))
                 await self._spawn(mailing_id)
             return count
@@ -365,8 +376,14 @@ class DeliveryEngine:
                 run.on_channel_paused = lambda channel, reason, count: self._notice(
                     active, self._channel_paused(active, channel, reason, count)
                 )
-                await run.send(state.paused_channels if state else ())
-            await self._finish(active)
+                paused = state.paused_channels if state else ()
+                # Rows made pending at the very end (resend unknown) go in another round.
+                while await self._send_round(active, paused):
+                    paused = tuple(run.paused_channels)
+            else:
+                await self._finish(active)
+            if run.clean:
+                await self.repo.end_run(mailing_id)
         except Exception as exc:
             log.exception("mailing %d stopped by an error", mailing_id)
             await self._failed(active, exc)
@@ -377,20 +394,34 @@ class DeliveryEngine:
             if self._active.get(mailing_id) is active:
                 del self._active[mailing_id]
 
-    async def _finish(self, active: _Active) -> None:
-        """Record the end of a run that was not stopped by an exception."""
+    async def _send_round(self, active: _Active, paused: tuple[str, ...]) -> bool:
+        """Send what is pending, then record the end; True when rows became pending
+        again at the very end and another round should send them."""
+        await active.run.send(paused)
+        return await self._finish(active)
+
+    async def _finish(self, active: _Active) -> bool:
+        """Record the end of a run that was not stopped by an exception; True when the
+        mailing is still running with rows pending (another round is due)."""
         run, mailing_id = active.run, active.run.mailing.id
         if run.stop_reason == "shutdown":
             await self._close_progress(active, "stopped", final=False)
         elif run.stop_reason == "pause":
             await self._close_progress(active, "paused", final=False)
         elif run.stop_reason == "cancel":
-            return  # cancel() writes the end once the rows are skipped
+            if active.told_cancelled:  # its last sends ended after the admin was told
+                run.counts = await self.repo.counts(mailing_id)
+                await self._close_progress(active, "cancelled", final=False)
         elif run.paused_channels:
             await self.repo.move(mailing_id, "paused", ("running",))
             await self._close_progress(active, "paused", final=False)
-        elif await self.repo.move(mailing_id, "completed", ("running",)):
+        elif await self.repo.complete(mailing_id):
             await self._close_progress(active, "completed")
+        elif await self.repo.status(mailing_id) == "running":
+            return True
+        else:  # paused by the admin as the last rows went out
+            await self._close_progress(active, "paused", final=False)
+        return False
 
     async def _failed(self, active: _Active, exc: Exception) -> None:
         """A run broke on an unexpected error: pause the mailing and tell the admin why."""

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from storage.deliveries import Finish
-from storage.delivery_writer import DeliveryWriter
+from storage.delivery_writer import Committed, DeliveryWriter
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,11 @@ RETRIES = 5
 class Journal:
     """Batches claims and finishes of one run into transactions on the writer's connection."""
 
-    def __init__(self, writer: DeliveryWriter, on_commit: Callable[[list[Finish]], None]) -> None:
-        """Write through `writer`; `on_commit` sees every finish once it is durable."""
+    def __init__(
+        self, writer: DeliveryWriter, on_commit: Callable[[list[Finish], dict[int, str]], None]
+    ) -> None:
+        """Write through `writer`; `on_commit` sees every finish once it is durable, with the
+        status of each fallback row written (by the failed row's id)."""
         self.writer = writer
         self.on_commit = on_commit
         self._finishes: list[Finish] = []
@@ -63,13 +66,13 @@ class Journal:
         async with self._lock:
             finishes, self._finishes = self._finishes, []
             try:
-                claimed = await self._commit(ids, finishes)
+                committed = await self._commit(ids, finishes)
             except Exception as exc:
                 self._fail(exc)
                 raise RuntimeError(f"writing the delivery journal failed: {exc}") from exc
         if finishes:
-            self.on_commit(finishes)
-        return claimed
+            self.on_commit(finishes, committed.fallbacks)
+        return committed.claimed
 
     def finish(self, outcome: Finish) -> None:
         """Queue a finished row; written with the next batch, within FINISH_DELAY."""
@@ -127,15 +130,16 @@ class Journal:
             async with self._lock:
                 finishes, self._finishes = self._finishes, []
                 flushes, self._flushes = self._flushes, []
+                fallbacks: dict[int, str] = {}
                 if finishes:
                     try:
-                        await self._commit([], finishes)
+                        fallbacks = (await self._commit([], finishes)).fallbacks
                     except Exception as exc:
                         self._fail(exc)
                         self._resolve(flushes)
                         raise
             if finishes:
-                self.on_commit(finishes)
+                self.on_commit(finishes, fallbacks)
             self._resolve(flushes)
 
     def _fail(self, exc: Exception) -> None:
@@ -151,7 +155,12 @@ class Journal:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def _commit(self, claims: list[int], finishes: list[Finish]) -> set[int]:
+    @property
+    def failed(self) -> BaseException | None:
+        """Why the journal cannot write any more (None while it can)."""
+        return self._error
+
+    async def _commit(self, claims: list[int], finishes: list[Finish]) -> Committed:
         """One batch, retried a few times when the database is busy or briefly failing."""
         for attempt in range(RETRIES):
             try:

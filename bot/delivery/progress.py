@@ -162,7 +162,9 @@ class Progress:
     async def open(self, message_id: int | None) -> int | None:
         """Show the progress (editing `message_id` if it still exists); start the ticker."""
         self.message_id = message_id
-        if self.message_id is None or not await self._edit(force=True):
+        # A new message only when the old one is gone: a refused edit (a 429, a network
+        # blip) keeps it, so the admin never gets two with live buttons.
+        if self.message_id is None or await self._edit(force=True) is False:
             self.message_id = await self._send(self.text(), self.markup())
         self._task = asyncio.create_task(self._ticker(), name=f"progress-{self.mailing_id}")
         return self.message_id
@@ -190,8 +192,9 @@ class Progress:
             await self._edit()
             await asyncio.sleep(EDIT_INTERVAL)
 
-    async def _edit(self, *, force: bool = False) -> bool:
-        """Edit the progress message if its text changed; False when it cannot be edited."""
+    async def _edit(self, *, force: bool = False) -> bool | None:
+        """Edit the progress message if its text changed; False when it is gone (deleted,
+        too old to edit), None when the edit failed for now."""
         if self.message_id is None:
             return False
         text = self.text()
@@ -209,10 +212,11 @@ class Progress:
                 self._shown = text
                 return True
             log.info("progress message of mailing %d: %s", self.mailing_id, exc.message)
-            return False
+            gone = ("not found", "can't be edited", "message_id_invalid")
+            return False if any(g in exc.message.lower() for g in gone) else None
         except TelegramAPIError as exc:
             log.info("progress message of mailing %d: %s", self.mailing_id, exc)
-            return False
+            return None
         self._shown = text
         return True
 

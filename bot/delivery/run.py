@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bot.delivery.base import ChannelDown, Result, Sender, short
 from bot.delivery.journal import Journal
 from storage.deliveries import (
+    CANCELLED,
     INTERRUPTED,
     Counts,
     DeliveryRepository,
@@ -189,6 +190,9 @@ class ChannelPipeline:
         except BaseException:
             self.run.finish(row, Result("pending"))
             raise
+        if self.halted:  # paused or cancelled while this worker waited for its slot
+            self.run.finish(row, Result("pending"))
+            return
         try:
             result = await self.sender.send(slot, row)
         except ChannelDown as down:
@@ -221,6 +225,8 @@ class ChannelPipeline:
         """Pause this channel of the run (the admin is told, with Resume)."""
         if self.paused is None:
             self.paused = reason
+            # Known to the run at once, so Resume works while other channels still send.
+            self.run.paused_channels.add(self.channel)
             log.warning(
                 "mailing %d: %s paused after %d failures in a row: %s",
                 self.run.mailing.id,
@@ -264,6 +270,8 @@ class MailingRun:
         self._idle = asyncio.Event()
         self.paused_channels: set[str] = set()
         self.sending = False
+        # False from the first claim until the journal closed with everything written.
+        self.clean = True
 
     # ------------------------------------------------------------------ populate
     async def populate(self) -> None:
@@ -300,8 +308,10 @@ class MailingRun:
     async def send(self, paused: tuple[str, ...]) -> None:
         """Run pipelines for the channels not paused until nothing is left to send."""
         self.paused_channels = set(paused)
+        self.journal = Journal(self.writer, self._committed)  # one per round
         self.journal.start()
         self.sending = True
+        self.clean = False
         try:
             while not self.stopping:
                 self.counts = await self.repo.counts(self.mailing.id)
@@ -316,10 +326,12 @@ class MailingRun:
                 for channel in active:
                     self.start_channel(channel)
                 await self._idle.wait()
-                self.paused_channels |= {c for c, p in self.pipelines.items() if p.paused}
+                if self.journal.failed is not None:  # nothing can be recorded: stop here
+                    raise RuntimeError(f"the delivery journal failed: {self.journal.failed}")
         finally:
             self.sending = False
             await self.journal.close()
+            self.clean = True
             self.counts = await self.repo.counts(self.mailing.id)
 
     def _left(self, channel: str) -> bool:
@@ -358,8 +370,13 @@ class MailingRun:
         """Run a pipeline; tell about a pause; mark the run idle when the last one ends."""
         try:
             await pipeline.run_pipeline()
-            if pipeline.paused and not self.stopping:
-                self.on_channel_paused(pipeline.channel, pipeline.paused, pipeline.failures_in_row)
+            if pipeline.paused and not self.stopping and self.journal.failed is None:
+                if pipeline.channel in self.paused_channels:
+                    self.on_channel_paused(
+                        pipeline.channel, pipeline.paused, pipeline.failures_in_row
+                    )
+                else:  # resumed while its last sends were finishing: go on
+                    self.start_channel(pipeline.channel)
         finally:
             task = asyncio.current_task()
             if task is not None:
@@ -369,8 +386,16 @@ class MailingRun:
 
     def finish(self, row: PendingDelivery, result: Result) -> None:
         """Hand a row's result to the journal (with a fallback row in priority mode)."""
+        cancelling = self.stop_reason == "cancel"
+        if cancelling and result.status == "pending":  # never sent, and it never will be
+            result = Result("skipped", *CANCELLED)
         fallback = None
-        if result.status == "failed" and self.mailing.send_mode == "priority":
+        if (
+            result.status == "failed"
+            and self.mailing.send_mode == "priority"
+            and not cancelling
+            and not result.partial
+        ):
             order = self.mailing.channels
             at = order.index(row.channel)
             fallback = order[at + 1] if at + 1 < len(order) else None
@@ -390,16 +415,17 @@ class MailingRun:
         # Counted once written (see _committed); the channel is carried along.
         self._channels[row.id] = row.channel
 
-    def _committed(self, finishes: list[Finish]) -> None:
+    def _committed(self, finishes: list[Finish], fallbacks: dict[int, str]) -> None:
         """Count finishes once durable, and wake a channel that got fallback rows."""
         for f in finishes:
             channel = self._channels.pop(f.delivery_id, None)
             if channel is not None and f.status != "pending":
                 self.counts.add(channel, "pending", -1)
                 self.counts.add(channel, f.status, 1)
-            if f.fallback:
-                self.counts.add(f.fallback, "pending", 1)
-                if f.fallback in self.pipelines:
+            status = fallbacks.get(f.delivery_id)
+            if f.fallback and status is not None:
+                self.counts.add(f.fallback, status, 1)
+                if status == "pending" and f.fallback in self.pipelines:
                     self.pipelines[f.fallback].more.set()
         self.on_change()
 
@@ -409,6 +435,14 @@ class MailingRun:
         self.stop_reason = reason
         for pipeline in self.pipelines.values():
             pipeline.halt()
+
+    def rows_added(self) -> None:
+        """Rows became pending again (the admin resent unknown ones): feeders look again."""
+        for pipeline in self.pipelines.values():
+            pipeline.more.set()
+        for channel in self.mailing.channels:
+            if self._tasks and channel not in self.paused_channels:
+                self.start_channel(channel)  # a channel whose pipeline ended already
 
     def resume_channel(self, channel: str) -> bool:
         """Let a paused channel send again within this run; False if the run is ending."""

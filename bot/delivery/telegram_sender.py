@@ -29,7 +29,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import EditMessageText, Response, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, Message
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectorError, ConnectionTimeoutError
 
 from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
 from bot.delivery.limiter import RateLimiter
@@ -61,8 +61,9 @@ class _Failed(Exception):
 
 
 def _not_sent(exc: TelegramNetworkError) -> bool:
-    """True when the request never reached Telegram (no connection could be made)."""
-    return isinstance(exc.__cause__, ClientConnectorError)
+    """True when the request never reached Telegram (no connection could be made, or
+    none within the timeout: aiohttp says ConnectionTimeoutError only then)."""
+    return isinstance(exc.__cause__, ClientConnectorError | ConnectionTimeoutError)
 
 
 class TelegramSender:
@@ -130,12 +131,11 @@ class TelegramSender:
                 return Result("failed", "empty", "the mailing has neither text nor image")
         except _Failed as failed:
             result = failed.result
-            if ids and result.status == "pending":
-                # The photo arrived; sending everything again would repeat it.
-                result = Result("failed", result.code, f"only the photo arrived: {result.text}")
-            elif ids:
-                result = Result(
-                    result.status, result.code, f"only the photo arrived: {result.text}"
+            if ids:  # the photo arrived: sending everything again would repeat it
+                result = result._replace(
+                    status="failed" if result.status == "pending" else result.status,
+                    text=short(f"only the photo arrived: {result.text}"),
+                    partial=True,
                 )
             return result
         return Result.sent(",".join(ids))
@@ -158,6 +158,7 @@ class TelegramSender:
                 if self.file_id == file_id:
                     self.file_id = None
                     await self.save_file_id(None)
+                await self.limiter.acquire()  # the upload is one more send
         raise _Failed(Result("failed", "bad_file_id", "Telegram refused the image"))
 
     async def _upload(self, chat_id: int, caption: str | None) -> str:
@@ -223,7 +224,11 @@ class TelegramSender:
             except TelegramNetworkError as exc:
                 if not _not_sent(exc):
                     text = f"no answer from Telegram ({exc.message}); it may have arrived"
-                    raise _Failed(Result("unknown", "no_answer", short(text))) from None
+                    # Counts towards pausing: a link that swallows requests would
+                    # otherwise turn the whole segment into `unknown` one by one.
+                    raise _Failed(
+                        Result("unknown", "no_answer", short(text), channel_failure=True)
+                    ) from None
                 tries += 1
                 if tries >= MAX_TRIES:
                     text = f"Telegram cannot be reached: {exc.message}"

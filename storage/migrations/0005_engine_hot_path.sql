@@ -7,3 +7,9 @@
 -- and end and when a card is opened, not per message.
 DROP INDEX IF EXISTS deliveries_by_mailing_status;
 CREATE INDEX deliveries_pending ON deliveries (mailing_id, channel, id) WHERE status = 'pending';
+
+-- When a run's task ended with every claimed row finished and written. A start
+-- after a crash turns `sending` rows into `unknown` only in runs that did not
+-- end so (a cancelled mailing's last sends may still be finishing when the
+-- admin is told it is cancelled).
+ALTER TABLE mailing_runs ADD COLUMN ended_at TEXT;

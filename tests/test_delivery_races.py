@@ -1,0 +1,174 @@
+"""The admin's buttons racing the run: Resume while another channel still sends, Cancel while
+sends hang past the engine's wait, Resend unknown as the run ends, a restart whose progress
+edit is refused for now. Nothing is lost, nothing goes out after Cancel, no row is left open."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import bot.delivery.engine as engine_module
+from tests.conftest import ADMIN, BotFactory, RunningBot
+from tests.delivery_smtp import sink
+from tests.delivery_world import (
+    add_guests,
+    chat_of,
+    create_mailing,
+    email_of,
+    engine_of,
+    journal,
+    journal_counts,
+    offline_db,
+    press_now,
+    status_of,
+    use_smtp,
+    wait_status,
+    wait_until,
+)
+
+
+def guest_sends(bot: RunningBot) -> list[float]:
+    """When each message to a guest (not the admin) was answered."""
+    return [c.at for c in bot.api.calls_of("sendMessage") if c.chat_id != ADMIN and c.ok]
+
+
+def progress_text(bot: RunningBot) -> str:
+    """The progress message as the admin sees it now."""
+    texts = [m.plain_text or "" for m in bot.api.messages.get(ADMIN, {}).values()]
+    return next(t for t in texts if t.startswith("📨"))
+
+
+async def test_resume_sends_a_paused_email_while_telegram_is_still_sending(
+    bot: RunningBot, data_dir: Path
+) -> None:
+    assert bot.app is not None
+    db = bot.app.db
+    engine = engine_of(bot)
+    engine.failure_limit = 2
+    await add_guests(db, range(1, 13))
+    # One Telegram answer comes late: the run's Telegram side is busy for a while.
+    bot.api.fail_next("sendMessage", status=200, delay=8, chat_id=chat_of(12))
+    async with sink() as server:
+        await use_smtp(db, data_dir, server)
+        await server.stop()
+        mailing = await create_mailing(db, channels=["telegram", "email"])
+        await engine.launch(mailing.id)
+        await wait_until(
+            lambda: any("paused after" in t for t in bot.api.sent_texts(ADMIN)),
+            what="the email channel's notice",
+        )
+        assert await status_of(db, mailing.id) == "running"  # Telegram goes on
+        await server.start()
+        await press_now(bot, ADMIN, "Resume")
+
+        async def email_done() -> bool:
+            return (await journal_counts(db, mailing.id))[("email", "sent")] == 12
+
+        await wait_until(email_done, timeout=6, what="the emails after Resume")
+        # Resumed within the run: the late Telegram answer has not even come yet.
+        assert (await journal_counts(db, mailing.id))[("telegram", "sending")] >= 1
+        assert await wait_status(db, mailing.id, "completed") == "completed"
+        assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 13)}
+    assert await journal_counts(db, mailing.id) == {("telegram", "sent"): 12, ("email", "sent"): 12}
+
+
+async def test_cancel_while_sends_wait_out_a_429_sends_nothing_more_and_closes_every_row(
+    start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine waits this long for in-flight sends before it cancels the rest.
+    monkeypatch.setattr(engine_module, "STOP_TIMEOUT", 0.3)
+    bot = await start_bot(telegram_rate=5)
+    assert bot.app is not None
+    db = bot.app.db
+    await add_guests(db, range(1, 11))
+    # Telegram asks to wait 3 s at the first guest: every send waits for its slot.
+    bot.api.fail_next("sendMessage", status=429, retry_after=3, chat_id=chat_of(1))
+    mailing = await create_mailing(db)
+    await engine_of(bot).launch(mailing.id)
+    await wait_until(lambda: bot.api.rate_limited_count or bot.api.injected_count, what="429")
+    assert await engine_of(bot).cancel(mailing.id)
+    cancelled_at = asyncio.get_running_loop().time()
+    assert await status_of(db, mailing.id) == "cancelled"
+    await engine_of(bot).wait(mailing.id)  # the run's last sends end
+
+    # The one send that met the 429 was already on its way; nothing else went out.
+    assert len([t for t in guest_sends(bot) if t > cancelled_at]) <= 1
+    counts = await journal_counts(db, mailing.id)
+    assert set(counts) <= {("telegram", "sent"), ("telegram", "skipped")}
+    assert counts[("telegram", "sent")] == len(guest_sends(bot))
+    assert sum(counts.values()) == 10
+    rows = await journal(db, mailing.id)
+    assert {r["error_code"] for r in rows if r["status"] == "skipped"} == {"cancelled"}
+    # The progress message ends saying cancelled, with the final figures.
+    assert any("was cancelled" in t for t in bot.api.sent_texts(ADMIN))
+    await wait_until(
+        lambda: "cancelled" in progress_text(bot) and "left: 0" in progress_text(bot),
+        what="the final progress",
+    )
+
+
+async def test_resend_unknown_as_the_run_ends_is_sent_before_it_completes(
+    bot: RunningBot,
+) -> None:
+    assert bot.app is not None
+    db = bot.app.db
+    await add_guests(db, range(1, 6))
+    # Guest 2's answer is lost: unknown. The last guest's answer comes late, so the
+    # run is still going when the admin resends the unknown one.
+    bot.api.fail_next("sendMessage", status=0, deliver=False, chat_id=chat_of(2))
+    bot.api.fail_next("sendMessage", status=200, delay=1.5, chat_id=chat_of(5))
+    mailing = await create_mailing(db)
+    engine = engine_of(bot)
+    await engine.launch(mailing.id)
+
+    async def unknown_written() -> bool:
+        return (await journal_counts(db, mailing.id))[("telegram", "unknown")] == 1
+
+    await wait_until(unknown_written, what="the unknown row")
+    assert await engine.resend_unknown(mailing.id) == 1
+    assert await wait_status(db, mailing.id, "completed") == "completed"
+    assert await journal_counts(db, mailing.id) == {("telegram", "sent"): 5}
+    reached = [c.chat_id or 0 for c in bot.api.calls_of("sendMessage") if c.ok]
+    assert sorted(c for c in reached if c != ADMIN) == [chat_of(i) for i in range(1, 6)]
+
+
+async def test_a_crash_just_after_cancel_leaves_the_rows_in_flight_unknown_not_open(
+    start_bot: BotFactory, data_dir: Path
+) -> None:
+    db = await offline_db(data_dir)
+    await add_guests(db, range(1, 5))
+    mailing = await create_mailing(db)
+    now = datetime.now(UTC).isoformat()
+    # The state a process killed right after Cancel leaves: the mailing cancelled, the
+    # unsent rows skipped, one send still in flight (its run never ended).
+    await db.execute("UPDATE mailings SET status = 'cancelled' WHERE id = ?", (mailing.id,))
+    await db.execute(
+        "INSERT INTO mailing_runs (mailing_id, launched_by, populate_until, populate_cursor, "
+        "populated, created_at, updated_at) VALUES (?, ?, 4, 4, 1, ?, ?)",
+        (mailing.id, ADMIN, now, now),
+    )
+    await db.execute(
+        "INSERT INTO deliveries (mailing_id, guest_id, channel, status, address) "
+        "SELECT ?, id, 'telegram', CASE id WHEN 1 THEN 'sent' WHEN 2 THEN 'sending' "
+        "ELSE 'skipped' END, tg_chat_id FROM guests",
+        (mailing.id,),
+    )
+    await db.close()
+    bot = await start_bot()
+    assert bot.app is not None
+    db = bot.app.db
+
+    async def recovered() -> bool:
+        return (await journal_counts(db, mailing.id))[("telegram", "sending")] == 0
+
+    await wait_until(recovered, what="the recovery")
+    assert await journal_counts(db, mailing.id) == {
+        ("telegram", "sent"): 1,
+        ("telegram", "unknown"): 1,
+        ("telegram", "skipped"): 2,
+    }
+    assert await status_of(db, mailing.id) == "cancelled"
+    assert guest_sends(bot) == []
