@@ -14,20 +14,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.delivery.base import Sender
-from bot.delivery.email_sender import EmailSender
+from bot.delivery.channels import Channels, ChannelSetup
 from bot.delivery.limiter import RateLimiter
-from bot.delivery.notices import failed_text, missed_text, paused_text
-from bot.delivery.progress import Progress, RunKeyboards, notify, summary
+from bot.delivery.notices import AdminNotices
+from bot.delivery.progress import Progress, RunKeyboards, summary
 from bot.delivery.run import MailingRun, RunOptions
-from bot.delivery.senders import Today, telegram_workers
-from bot.delivery.switched_off import SwitchedOffSender
-from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.senders import Today
 from bot.secrets import SecretBox
-from bot.smtp import SmtpConfig
 from bot.unsubscribe import UnsubscribeTokens
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
@@ -52,8 +48,7 @@ class _Active:
 
     run: MailingRun
     progress: Progress
-    smtp: SmtpConfig | None
-    switched_off: frozenset[str] = frozenset()  # channels off in /settings
+    setup: ChannelSetup  # the admin's settings the run sends with (read again on Resume)
     task: asyncio.Task[None] | None = None
     notices: set[asyncio.Task[None]] = field(default_factory=set)
     # cancel() told the admin before the run's last sends finished: the run's end
@@ -84,18 +79,28 @@ class DeliveryEngine:
         self.i18n = i18n
         self.keyboards = keyboards
         self.limiter = RateLimiter(settings.telegram_rate)
-        self.pool_size = settings.smtp_pool_size
+        self.channels = Channels(
+            bot, self.limiter, settings, mailing_settings, bot_username=bot_username
+        )
         self.failure_limit = settings.channel_failure_limit
-        self.telegram_workers = telegram_workers(settings.telegram_rate)
+        self.notices = AdminNotices(bot, i18n, keyboards, self.limiter)
         self._store: Database | None = None
         self._writer: DeliveryWriter | None = None
         self._active: dict[int, _Active] = {}
         self._lock = asyncio.Lock()
-        self._tokens = UnsubscribeTokens(b"")  # replaced at start by the key in DATA_DIR
-        self._bot_username = bot_username
         self._started = asyncio.Event()
         self._checkpoints: asyncio.Task[None] | None = None
         self._fold_wal = False
+
+    @property
+    def pool_size(self) -> int:
+        """SMTP connections per run's email channel."""
+        return self.channels.pool_size
+
+    @property
+    def telegram_workers(self) -> int:
+        """Concurrent Telegram sends per run."""
+        return self.channels.telegram_workers
 
     @property
     def store(self) -> Database:
@@ -133,7 +138,7 @@ class DeliveryEngine:
         # Its commits (a run's end) never fold the WAL back: the checkpointer does, aside.
         await self._store.execute("PRAGMA wal_autocheckpoint = 0")
         self._writer = await DeliveryWriter(self.settings.database_path).open()
-        self._tokens = UnsubscribeTokens.from_secret_box(
+        self.channels.tokens = UnsubscribeTokens.from_secret_box(
             SecretBox.load_or_create(self.settings.data_dir)
         )
         await self.recover()
@@ -229,8 +234,7 @@ class DeliveryEngine:
                 paused = sorted(active.run.paused_channels)
                 if not paused:
                     return False
-                active.smtp = await self._smtp_config()
-                active.switched_off = await self._switched_off(active.smtp)
+                active.setup = await self.channels.setup()
                 await self.repo.set_paused_channels(mailing_id, [])
                 return all(active.run.resume_channel(c) for c in paused)
             if active is not None and active.task is not None:
@@ -288,10 +292,7 @@ class DeliveryEngine:
         """Tell the mailing's author it was missed, with a button to send it now."""
         locale = await self._admin_locale(mailing.created_by)
         when = mailing.scheduled_at.astimezone(self.settings.tz).strftime("%d.%m.%Y %H:%M")
-        text = missed_text(self.i18n, locale, mailing.name, when, late_minutes, grace)
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            markup = self.keyboards.send_now(mailing.id) if self.keyboards else None
-        await notify(self.bot, mailing.created_by, text, markup, self.limiter)
+        await self.notices.missed(mailing.created_by, locale, mailing, when, late_minutes, grace)
 
     # ------------------------------------------------------------------ runs
     async def _spawn(self, mailing_id: int) -> None:
@@ -304,27 +305,13 @@ class DeliveryEngine:
         holder: dict[str, _Active] = {}
 
         def make_sender(channel: str) -> Sender:
-            """A fresh sender for a channel of this run."""
-            if channel in holder["active"].switched_off:
-                return SwitchedOffSender(channel)
-            if channel == "telegram":
-                return TelegramSender(
-                    self.bot,
-                    self.limiter,
-                    mailing,
-                    today,
-                    data_dir=self.settings.data_dir,
-                    workers=self.telegram_workers,
-                    save_file_id=lambda file_id: self.repo.set_image_file_id(mailing_id, file_id),
-                )
-            return EmailSender(
-                holder["active"].smtp,
+            """A fresh sender for a channel of this run, with the settings in force."""
+            return self.channels.sender(
+                channel,
                 mailing,
                 today,
-                data_dir=self.settings.data_dir,
-                workers=self.pool_size,
-                tokens=self._tokens,
-                bot_username=self._bot_username,
+                holder["active"].setup,
+                lambda file_id: self.repo.set_image_file_id(mailing_id, file_id),
             )
 
         options = RunOptions(self.failure_limit, self.i18n)
@@ -350,8 +337,7 @@ class DeliveryEngine:
             mailing_id,
             self.limiter,
         )
-        smtp = await self._smtp_config()
-        active = _Active(run, progress, smtp, await self._switched_off(smtp))
+        active = _Active(run, progress, await self.channels.setup())
         holder["active"] = active
         self._active[mailing_id] = active
         active.task = asyncio.create_task(self._drive(active), name=f"mailing-{mailing_id}")
@@ -430,10 +416,11 @@ class DeliveryEngine:
             await self.repo.set_paused_channels(mailing_id, [], f"{type(exc).__name__}: {exc}")
             await self.repo.move(mailing_id, "paused", ("running",))
             await self._close_progress(active, "paused", final=False)
-            locale, error = active.progress.locale, f"{type(exc).__name__}: {exc}"
-            text = failed_text(self.i18n, locale, active.run.mailing.name, error)
-            await notify(
-                self.bot, active.progress.chat_id, text, self._paused_markup(active), self.limiter
+            await self.notices.run_failed(
+                active.progress.chat_id,
+                active.progress.locale,
+                active.run.mailing,
+                f"{type(exc).__name__}: {exc}",
             )
 
     async def _close_progress(self, active: _Active, state: str, *, final: bool = True) -> None:
@@ -455,43 +442,15 @@ class DeliveryEngine:
         mailing = active.run.mailing
         paused = sorted(active.run.paused_channels | {channel})
         await self.repo.set_paused_channels(mailing.id, paused, f"{channel}: {reason}")
-        text = paused_text(
-            self.i18n,
+        await self.notices.channel_paused(
+            active.progress.chat_id,
             active.progress.locale,
-            mailing.name,
+            mailing,
             channel,
             reason,
             count,
             self.failure_limit,
         )
-        await notify(
-            self.bot, active.progress.chat_id, text, self._paused_markup(active), self.limiter
-        )
-
-    def _paused_markup(self, active: _Active) -> InlineKeyboardMarkup | None:
-        """Resume / Cancel under a notice about a paused mailing or channel."""
-        if self.keyboards is None:
-            return None
-        with self.i18n.context(), self.i18n.use_locale(active.progress.locale):
-            return self.keyboards.controls(active.run.mailing.id, "paused", 0)
-
-    async def _switched_off(self, smtp: SmtpConfig | None) -> frozenset[str]:
-        """The channels an admin switched off in /settings (their rows wait, paused).
-        Email without SMTP settings is left to the email sender, which says "not set up"."""
-        if self.mailing_settings is None:
-            return frozenset()
-        off = {"telegram", "email"}.difference(await self.mailing_settings.enabled_channels())
-        return frozenset(off if smtp is not None else off - {"email"})
-
-    async def _smtp_config(self) -> SmtpConfig | None:
-        """The verified SMTP settings (None when email is not set up or cannot be decrypted)."""
-        if self.mailing_settings is None:
-            return None
-        try:
-            return await self.mailing_settings.smtp_config()
-        except Exception as exc:
-            log.error("the SMTP settings cannot be used: %s", exc)
-            return None
 
     async def _admin_locale(self, admin_id: int) -> str:
         """The admin's interface language (their choice, else LOCALE)."""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import html
 
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.delivery.progress import CHANNEL_NAMES
+from bot.delivery.limiter import RateLimiter
+from bot.delivery.progress import CHANNEL_NAMES, RunKeyboards, notify
+from storage.mailings import Mailing
 
 
 def missed_text(
@@ -51,3 +55,49 @@ def failed_text(i18n: I18n, locale: str, name: str, error: str) -> str:
         return _("⚠️ Mailing “{name}” stopped on an error: {error}").format(
             name=html.escape(name), error=html.escape(error[:300])
         )
+
+
+class AdminNotices:
+    """Sends the engine's notices, each with the buttons that act on it: Send now under a
+    missed mailing, Resume and Cancel under a paused one."""
+
+    def __init__(
+        self, bot: Bot, i18n: I18n, keyboards: RunKeyboards | None, limiter: RateLimiter
+    ) -> None:
+        """Notices through `bot`, paced by the bot's one limiter."""
+        self.bot, self.i18n, self.keyboards, self.limiter = bot, i18n, keyboards, limiter
+
+    async def missed(
+        self, chat_id: int, locale: str, mailing: Mailing, when: str, late: int, grace: int
+    ) -> None:
+        """The mailing was missed while the bot was down: Send now."""
+        text = missed_text(self.i18n, locale, mailing.name, when, late, grace)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            markup = self.keyboards.send_now(mailing.id) if self.keyboards else None
+        await notify(self.bot, chat_id, text, markup, self.limiter)
+
+    async def channel_paused(
+        self,
+        chat_id: int,
+        locale: str,
+        mailing: Mailing,
+        channel: str,
+        reason: str,
+        count: int,
+        limit: int,
+    ) -> None:
+        """A channel of the mailing paused: Resume once fixed."""
+        text = paused_text(self.i18n, locale, mailing.name, channel, reason, count, limit)
+        await notify(self.bot, chat_id, text, self._paused_markup(mailing.id, locale), self.limiter)
+
+    async def run_failed(self, chat_id: int, locale: str, mailing: Mailing, error: str) -> None:
+        """The run stopped on an error and the mailing is paused: Resume."""
+        text = failed_text(self.i18n, locale, mailing.name, error)
+        await notify(self.bot, chat_id, text, self._paused_markup(mailing.id, locale), self.limiter)
+
+    def _paused_markup(self, mailing_id: int, locale: str) -> InlineKeyboardMarkup | None:
+        """Resume / Cancel under a notice about a paused mailing or channel."""
+        if self.keyboards is None:
+            return None
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            return self.keyboards.controls(mailing_id, "paused", 0)

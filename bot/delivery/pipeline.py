@@ -1,0 +1,215 @@
+"""One channel of a running mailing: a feeder claiming pending rows just ahead of the
+workers, and the workers sending them through the channel's sender.
+
+Like listmonk's pipe: the feeder reads pending rows in pages (constant memory)
+and claims them a chunk at a time; each worker waits for the channel to be
+ready, sends, and hands the result to the run's journal. N failures in a row
+pause the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from bot.delivery.base import ChannelDown, Result, Sender, short
+from storage.deliveries import INTERRUPTED, PendingDelivery
+
+if TYPE_CHECKING:
+    from bot.delivery.run import MailingRun
+
+log = logging.getLogger(__name__)
+
+PAGE = 200  # pending rows read at a time per channel
+CHANNEL_BACKOFF_MAX = 10.0
+
+
+class ChannelPipeline:
+    """One channel of a run: a feeder of pending rows and `sender.workers` workers."""
+
+    def __init__(self, run: MailingRun, sender: Sender, upstream: list[ChannelPipeline]) -> None:
+        """Feed `sender` the run's pending rows of its channel; `upstream` may add fallbacks."""
+        self.run = run
+        self.sender = sender
+        self.channel = sender.channel
+        self.upstream = upstream
+        # Rows are claimed a chunk at a time just ahead of the workers (the sender says
+        # how far ahead its rate needs): the next chunk once fewer than a chunk wait in
+        # the queue, so a crash finds only the rows in flight and under two chunks
+        # claimed but unsent, and the workers never wait for a claim's transaction.
+        # (The feeder wakes once per chunk, not once per row.)
+        self.chunk = max(1, sender.claim_ahead)
+        self.queue: asyncio.Queue[PendingDelivery | None] = asyncio.Queue()
+        self._room = asyncio.Event()
+        self.inflight: set[int] = set()
+        self.done = asyncio.Event()
+        self.more = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.failures_in_row = 0
+        self.paused: str | None = None
+        self._drained = asyncio.Event()
+
+    @property
+    def halted(self) -> bool:
+        """True once the run stops or this channel is paused."""
+        return self.run.stopping or self.paused is not None
+
+    def halt(self) -> None:
+        """Wake everything that waits, so a stop or pause is seen at once."""
+        self.wake.set()
+        self.more.set()
+        self._room.set()
+
+    async def run_pipeline(self) -> None:
+        """Send every pending row of the channel (or stop when halted)."""
+        workers = [
+            asyncio.create_task(self._worker(slot), name=f"{self.channel}-worker-{slot}")
+            for slot in range(self.sender.workers)
+        ]
+        try:
+            await self._feed()
+        finally:
+            for _ in workers:
+                await self.queue.put(None)
+            await asyncio.gather(*workers, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.sender.close()
+            with contextlib.suppress(Exception):
+                await self.run.journal.flush()
+            self.done.set()
+
+    async def _feed(self) -> None:
+        """Claim pending rows a few at a time, just ahead of the workers; at the end rescan
+        (rows handed back unsent), and wait for fallback rows from earlier channels."""
+        writer, mailing_id = self.run.writer, self.run.mailing.id
+        cursor = 0
+        while not self.halted:
+            rows = await writer.pending_page(mailing_id, self.channel, cursor, PAGE)
+            if rows:
+                cursor = rows[-1].id
+                fresh = [r for r in rows if r.id not in self.inflight]
+                for at in range(0, len(fresh), self.chunk):
+                    while self.queue.qsize() >= self.chunk and not self.halted:
+                        self._room.clear()  # claims stay few: wait until the queue runs low
+                        await self._room.wait()
+                    if self.halted:
+                        return
+                    chunk = fresh[at : at + self.chunk]
+                    claimed = await self.run.journal.claim([r.id for r in chunk])
+                    for row in chunk:
+                        if row.id in claimed:  # not claimed: cancelled or taken meanwhile
+                            self.inflight.add(row.id)
+                            self._drained.clear()
+                            self.queue.put_nowait(row)
+                continue
+            # Everything read was handed out: wait until it is finished and written.
+            if self.inflight:
+                await self._wait(self._drained)
+                continue
+            await self.run.journal.flush()
+            self.more.clear()
+            upstream_done = all(p.done.is_set() for p in self.upstream)
+            # Rows handed back unsent, or made pending again, sit before the cursor.
+            if await writer.pending_page(mailing_id, self.channel, 0, 1):
+                cursor = 0
+                continue
+            if upstream_done:
+                return
+            await self._wait(self.more, *(p.done for p in self.upstream))
+
+    async def _wait(self, *events: asyncio.Event) -> None:
+        """Wait for any of the events, or for a halt."""
+        waiters = [asyncio.create_task(e.wait()) for e in (*events, self.wake)]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _release(self, row: PendingDelivery) -> None:
+        """The row left this worker (finished or untouched)."""
+        self.inflight.discard(row.id)
+        if not self.inflight:
+            self._drained.set()
+
+    async def _worker(self, slot: int) -> None:
+        """Take rows from the queue: wait until ready, claim, send, hand in the result."""
+        i18n = self.run.options.i18n
+        with i18n.context(), i18n.use_locale(self.run.mailing.locale):
+            while (row := await self.queue.get()) is not None:
+                if self.queue.qsize() < self.chunk:
+                    self._room.set()  # the feeder claims the next chunk
+                try:
+                    await self._deliver(slot, row)
+                except Exception:
+                    log.exception("mailing %d: %s worker failed", self.run.mailing.id, self.channel)
+                finally:
+                    self._release(row)
+
+    async def _deliver(self, slot: int, row: PendingDelivery) -> None:
+        """One claimed row: wait until the channel is ready, send, hand in the result."""
+        if self.halted:
+            self.run.finish(row, Result("pending"))  # back to pending, untouched
+            return
+        try:
+            await self.sender.ready(slot)
+        except ChannelDown as down:
+            self.run.finish(row, Result("pending", down.code, down.text))
+            await self._channel_failed(down.text, fatal=down.fatal)
+            return
+        except Exception as exc:  # nothing was sent: the row waits, the channel counts it
+            log.exception("mailing %d: %s not ready", self.run.mailing.id, self.channel)
+            text = short(f"{type(exc).__name__}: {exc}")
+            self.run.finish(row, Result("pending", "internal_error", text))
+            await self._channel_failed(text, fatal=False)
+            return
+        except BaseException:
+            self.run.finish(row, Result("pending"))
+            raise
+        if self.halted:  # paused or cancelled while this worker waited for its slot
+            self.run.finish(row, Result("pending"))
+            return
+        try:
+            result = await self.sender.send(slot, row)
+        except ChannelDown as down:
+            result = Result("pending", down.code, down.text, channel_failure=True)
+            if down.fatal:
+                self.pause(down.text)
+        except Exception as exc:  # a bug must not lose the row: it becomes unknown
+            log.exception("mailing %d: sending row %d failed", self.run.mailing.id, row.id)
+            result = Result("unknown", "internal_error", short(f"{type(exc).__name__}: {exc}"))
+        except BaseException:  # cancelled mid-send: whether it went out is not known
+            self.run.finish(row, Result("unknown", *INTERRUPTED))
+            raise
+        self.run.finish(row, result)
+        if result.channel_failure:
+            await self._channel_failed(result.text or result.code or "error", fatal=False)
+        elif result.status != "pending":
+            self.failures_in_row = 0
+
+    async def _channel_failed(self, text: str, *, fatal: bool) -> None:
+        """Count a failure of the channel; pause it at the limit, else back off a little."""
+        self.failures_in_row += 1
+        if fatal or self.failures_in_row >= self.run.options.failure_limit:
+            self.pause(text)
+            return
+        delay = min(CHANNEL_BACKOFF_MAX, 0.25 * 2 ** min(self.failures_in_row, 8))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), delay)
+
+    def pause(self, reason: str) -> None:
+        """Pause this channel of the run (the admin is told, with Resume)."""
+        if self.paused is None:
+            self.paused = reason
+            # Known to the run at once, so Resume works while other channels still send.
+            self.run.paused_channels.add(self.channel)
+            log.warning(
+                "mailing %d: %s paused after %d failures in a row: %s",
+                self.run.mailing.id,
+                self.channel,
+                self.failures_in_row,
+                reason,
+            )
+            self.halt()
