@@ -4,11 +4,14 @@ straight into the database, and waits on what the engine does with them."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+
+from PIL import Image
 
 from bot.delivery.engine import DeliveryEngine
 from bot.secrets import SecretBox
@@ -141,6 +144,15 @@ async def press_now(bot: RunningBot, user_id: int, button_text: str) -> None:
             await asyncio.sleep(0.05)
     query_id = bot.api.press_button(user_id, data)
     await bot.api.answer_of(query_id, timeout=20)
+
+
+def jpeg_in(data_dir: Path) -> str:
+    """A small real JPEG in DATA_DIR/media; its path relative to DATA_DIR."""
+    (data_dir / "media").mkdir(parents=True, exist_ok=True)
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (20, 120, 200)).save(out, "JPEG")
+    (data_dir / "media" / "menu.jpg").write_bytes(out.getvalue())
+    return "media/menu.jpg"
 
 
 async def offline_db(data_dir: Path) -> Database:

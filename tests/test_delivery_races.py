@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import bot.delivery.engine as engine_module
+import bot.delivery.journal as journal_module
 from tests.conftest import ADMIN, BotFactory, RunningBot
 from tests.delivery_smtp import sink
 from tests.delivery_world import (
@@ -172,3 +173,56 @@ async def test_a_crash_just_after_cancel_leaves_the_rows_in_flight_unknown_not_o
     }
     assert await status_of(db, mailing.id) == "cancelled"
     assert guest_sends(bot) == []
+
+
+async def test_a_restart_keeps_one_progress_message_even_when_its_edit_must_wait(
+    start_bot: BotFactory,
+) -> None:
+    bot = await start_bot(telegram_rate=10)
+    assert bot.app is not None
+    await add_guests(bot.app.db, range(1, 31))
+    mailing = await create_mailing(bot.app.db)
+    await engine_of(bot).launch(mailing.id)
+    await wait_until(lambda: len(guest_sends(bot)) >= 3, what="the first sends")
+    await bot.restart()  # a clean stop mid-run: the run resumes at start
+    assert bot.app is not None
+    # Telegram asks the first edit after the restart to wait.
+    bot.api.fail_next("editMessageText", status=429, retry_after=1, chat_id=ADMIN)
+    assert await wait_status(bot.app.db, mailing.id, "completed") == "completed"
+    progress = [
+        m for m in bot.api.messages[ADMIN].values() if (m.plain_text or "").startswith("📨")
+    ]
+    assert len(progress) == 1
+    assert "completed" in (progress[0].plain_text or "")
+
+
+async def test_a_journal_that_cannot_write_pauses_the_mailing_and_tells_the_admin(
+    start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "RETRIES", 1)  # give up on the first error
+    bot = await start_bot(telegram_rate=10)
+    assert bot.app is not None
+    await add_guests(bot.app.db, range(1, 31))
+    mailing = await create_mailing(bot.app.db)
+    await engine_of(bot).launch(mailing.id)
+    await wait_until(lambda: len(guest_sends(bot)) >= 3, what="the first sends")
+    await engine_of(bot).writer.close()  # the engine's database connection breaks
+    assert await wait_status(bot.app.db, mailing.id, "paused") == "paused"
+    await wait_until(
+        lambda: any("stopped on an error" in t for t in bot.api.sent_texts(ADMIN)),
+        what="the notice",
+    )
+    sent = len(guest_sends(bot))
+    await asyncio.sleep(0.3)
+    assert len(guest_sends(bot)) == sent  # it stopped rather than spinning on
+
+    await bot.restart()  # a fresh connection; rows left in flight become unknown
+    assert bot.app is not None
+    await press_now(bot, ADMIN, "Resume")
+    assert await wait_status(bot.app.db, mailing.id, "completed") == "completed"
+    counts = await journal_counts(bot.app.db, mailing.id)
+    assert set(counts) <= {("telegram", "sent"), ("telegram", "unknown")}
+    assert sum(counts.values()) == 30
+    reached = [c.chat_id for c in bot.api.calls_of("sendMessage") if c.ok and c.chat_id != ADMIN]
+    assert len(reached) == len(set(reached))  # nobody got it twice
+    assert counts[("telegram", "sent")] <= len(reached)

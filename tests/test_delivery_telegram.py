@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import time
 from collections import Counter
 from pathlib import Path
-
-from PIL import Image
 
 from bot.delivery.limiter import RateLimiter
 from tests.conftest import ADMIN, BotFactory, RunningBot
@@ -20,6 +17,7 @@ from tests.delivery_world import (
     engine_of,
     journal,
     journal_counts,
+    jpeg_in,
     press_now,
     wait_status,
     wait_until,
@@ -32,15 +30,6 @@ def _received(bot: RunningBot, method: str = "sendMessage") -> Counter[int]:
     return Counter(
         c.chat_id for c in bot.api.calls_of(method) if c.ok and c.chat_id not in (None, ADMIN)
     )
-
-
-def _jpeg(data_dir: Path) -> str:
-    """A small real JPEG in DATA_DIR/media; its path relative to DATA_DIR."""
-    (data_dir / "media").mkdir(parents=True, exist_ok=True)
-    out = io.BytesIO()
-    Image.new("RGB", (80, 60), (20, 120, 200)).save(out, "JPEG")
-    (data_dir / "media" / "menu.jpg").write_bytes(out.getvalue())
-    return "media/menu.jpg"
 
 
 async def test_each_reachable_guest_gets_the_message_once_and_the_journal_names_the_rest(
@@ -158,7 +147,7 @@ async def test_the_photo_is_uploaded_once_then_sent_by_file_id_with_the_caption(
     assert bot.app is not None
     db = bot.app.db
     await add_guests(db, range(1, 6))
-    mailing = await create_mailing(db, image_path=_jpeg(data_dir))
+    mailing = await create_mailing(db, image_path=jpeg_in(data_dir))
     await engine_of(bot).launch(mailing.id)
     await wait_status(db, mailing.id, "completed")
     photos = [c for c in bot.api.calls_of("sendPhoto") if c.ok]
@@ -177,7 +166,7 @@ async def test_a_text_too_long_for_a_caption_follows_the_photo_and_image_only_wo
     db = bot.app.db
     await add_guests(db, range(1, 3))
     long_text = "{first_name}, " + "очень длинное описание меню. " * 60
-    image = _jpeg(data_dir)
+    image = jpeg_in(data_dir)
     mailing = await create_mailing(db, image_path=image, text=long_text)
     await engine_of(bot).launch(mailing.id)
     await wait_status(db, mailing.id, "completed")
