@@ -204,7 +204,10 @@ class MailingService:
         if at == NOW:
             return None
         clock = time.fromisoformat(at)
-        moment = datetime.combine(day, clock, tzinfo=self.settings.tz)
+        # Through UTC and back: a time the clocks skip (spring forward) becomes the
+        # moment it really is (02:30 -> 03:30), so what the admin is shown is when it goes.
+        moment = datetime.combine(day, clock, tzinfo=self.settings.tz).astimezone(UTC)
+        moment = moment.astimezone(self.settings.tz)
         now = self.now_local()
         if moment <= now:
             raise MomentPassedError(moment, now)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
+from bot.mailings import MailingService
 from storage.db import Database
 from storage.guests import GuestRecord, GuestRepository
 from storage.mailings import MailingRepository
@@ -180,3 +182,21 @@ async def test_listing_mailings(db: Database) -> None:
     ]
     assert [m.id for m in await repo.recent()] == [ids[0], ids[1], ids[2]]
     assert await repo.count() == 3
+
+
+def test_a_time_the_clocks_skip_is_the_moment_it_really_is(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        bot_token="123456:test-token",
+        admin_ids="1",
+        data_dir=tmp_path,
+        timezone="Europe/Berlin",
+    )
+    service = MailingService(Database(tmp_path / "unused.sqlite3"), settings)
+    day = date(datetime.now(UTC).year + 1, 3, 31)
+    spring = day - timedelta(days=(day.weekday() + 1) % 7)  # the last Sunday of March
+    moment = service.moment(spring, "02:30")  # 02:00 -> 03:00 that night
+    assert moment is not None
+    assert moment.strftime("%H:%M") == "03:30"
+    assert moment.astimezone(UTC).strftime("%H:%M") == "01:30"
+    assert service.moment(spring, "04:15").strftime("%H:%M") == "04:15"  # type: ignore[union-attr]
