@@ -340,14 +340,22 @@ class DeliveryRepository:
                 (*INTERRUPTED, now),
             )
             count = max(cursor.rowcount, 0)
-            # Runs of mailings no longer going on are over now; running and paused
-            # ones are marked as they end.
+            # No run is alive yet: every run record is over now (a resumed one is
+            # marked "not ended" again as it starts), so none is scanned twice.
             await conn.execute(
-                "UPDATE mailing_runs SET ended_at = ? WHERE ended_at IS NULL AND mailing_id "
-                "IN (SELECT id FROM mailings WHERE status NOT IN ('running', 'paused'))",
-                (now,),
+                "UPDATE mailing_runs SET ended_at = ? WHERE ended_at IS NULL", (now,)
             )
         return count
+
+    async def interrupted(self, mailing_id: int) -> int:
+        """Before a new run of the mailing: rows its last run left `sending` (it broke
+        without writing them) become `unknown`. Only a run not marked ended has any."""
+        return await self.db.execute(
+            "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, updated_at = ? "
+            "WHERE mailing_id = ? AND status = 'sending' AND EXISTS (SELECT 1 FROM mailing_runs "
+            "WHERE mailing_id = ? AND ended_at IS NULL)",
+            (*INTERRUPTED, now_text(), mailing_id, mailing_id),
+        )
 
     async def complete(self, mailing_id: int) -> bool:
         """Move a running mailing to `completed` unless rows became pending meanwhile

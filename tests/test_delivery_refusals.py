@@ -36,8 +36,12 @@ async def test_only_a_mailbox_that_does_not_exist_marks_the_address_bounced(
 ) -> None:
     assert bot.app is not None
     db = bot.app.db
-    await add_guests(db, range(1, 7))
+    await add_guests(db, range(1, 10))
     refusals = {
+        email_of(7): "550 5.1.0 <mailer@probonus.test>: Sender address rejected: User unknown "
+        "in virtual mailbox table",
+        email_of(8): "550 5.7.1 No such user!",
+        email_of(9): "550 5.5.0 Requested action not taken: mailbox unavailable",
         email_of(1): "550 5.1.1 <guest1@example.test>: Recipient address rejected: User unknown",
         email_of(2): BLOCKLISTED,
         email_of(3): "552 5.2.2 Mailbox full",
@@ -58,10 +62,14 @@ async def test_only_a_mailbox_that_does_not_exist_marks_the_address_bounced(
         email_of(4): ("failed", "smtp_refused"),
         email_of(5): ("failed", "bounced"),
         email_of(6): ("sent", None),
+        email_of(7): ("failed", "smtp_refused"),  # our sender was refused, not the guest
+        email_of(8): ("failed", "bounced"),
+        email_of(9): ("failed", "bounced"),
     }
     assert "spamhaus" in rows[email_of(2)]["error"]
     statuses = await email_statuses(bot)
-    assert [a for a, s in sorted(statuses.items()) if s == "bounced"] == [email_of(1), email_of(5)]
+    bounced = [a for a, s in sorted(statuses.items()) if s == "bounced"]
+    assert bounced == [email_of(i) for i in (1, 5, 8, 9)]
 
 
 async def test_a_blocklisted_server_pauses_email_without_marking_the_guests(

@@ -35,29 +35,62 @@ log = logging.getLogger(__name__)
 
 _BOUNCE_CODES = frozenset({550, 551, 553})
 _ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
-# Words of refusals aimed at the sender (a blocklist, relaying, a policy), when the
-# server gives no enhanced code: those say nothing about the guest's address.
-_SENDER_WORDS = ("relay", "spam", "blocked", "blacklist", "blocklist", "policy", "reputation")
-
-
-def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
-    """True for a refusal saying the guest's mailbox does not exist or is disabled
-    (RFC 3463: 5.1.x address, 5.2.1 mailbox disabled; else a bare 550/551/553)."""
-    enhanced = _ENHANCED.match(exc.message)
-    if enhanced:
-        subject, detail = enhanced.group(2), enhanced.group(3)
-        return subject == "1" or (subject, detail) == ("2", "1")
-    text = exc.message.lower()
-    return exc.code in _BOUNCE_CODES and not any(word in text for word in _SENDER_WORDS)
+# Words of refusals aimed at us (a blocklist, relaying, a policy, our sender address
+# failing the server's checks): they say nothing about the guest's address.
+_SENDER_WORDS = (
+    "sender",
+    "verify",
+    "relay",
+    "spam",
+    "blocked",
+    "blacklist",
+    "blocklist",
+    "policy",
+    "reputation",
+)
+# Words of a mailbox that does not exist, whatever code the server put on them
+# (Yandex says "550 5.7.1 No such user!", Outlook "550 5.5.0 ... mailbox unavailable").
+_NO_MAILBOX_WORDS = (
+    "no such user",
+    "user unknown",
+    "unknown user",
+    "no such mailbox",
+    "mailbox unavailable",
+    "mailbox not found",
+    "does not exist",
+    "recipient not found",
+)
 
 
 def _refuses_sender(exc: aiosmtplib.SMTPResponseException) -> bool:
     """True for a refusal of our server or sender, not of the guest (5.7.x security or
-    policy, relaying denied): every email would meet it, so it counts against the channel."""
+    policy, X.1.7/X.1.8 our sender's address, relaying denied, a blocklist, "Sender
+    address rejected"): every email would meet it, so it counts against the channel."""
+    text = exc.message.lower()
+    if any(word in text for word in _SENDER_WORDS):
+        return True
+    if any(word in text for word in _NO_MAILBOX_WORDS):
+        return False
     enhanced = _ENHANCED.match(exc.message)
     if enhanced:
-        return enhanced.group(2) == "7"
-    return any(word in exc.message.lower() for word in _SENDER_WORDS)
+        subject, detail = enhanced.group(2), enhanced.group(3)
+        return subject == "7" or (subject == "1" and detail in ("7", "8"))
+    return False
+
+
+def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
+    """True for a refusal saying the guest's mailbox does not exist or is disabled
+    (RFC 3463: 5.1.x address, 5.2.1 mailbox disabled; the usual words for it; else a
+    bare 550/551/553), never for a refusal of our sender."""
+    if _refuses_sender(exc):
+        return False
+    if any(word in exc.message.lower() for word in _NO_MAILBOX_WORDS):
+        return True
+    enhanced = _ENHANCED.match(exc.message)
+    if enhanced:
+        subject, detail = enhanced.group(2), enhanced.group(3)
+        return subject == "1" or (subject, detail) == ("2", "1")
+    return exc.code in _BOUNCE_CODES
 
 
 def _scrubbed(cfg: SmtpConfig, text: str) -> str:
@@ -243,7 +276,10 @@ class EmailSender:
                 detail = sanitize(f"{type(exc).__name__}: {exc}", self.config.secrets())
                 if stage == "data":
                     text = f"the connection broke while the email was handed over ({detail})"
-                    return Result("unknown", "no_answer", short(f"{text}; it may have arrived"))
+                    text = short(f"{text}; it may have arrived")
+                    # Counts towards pausing, as on Telegram: a relay that drops every
+                    # line after the body would otherwise leave the segment `unknown`.
+                    return Result("unknown", "no_answer", text, channel_failure=True)
                 tries += 1
                 if tries >= MAX_TRIES:
                     text = f"the connection keeps breaking: {detail}"

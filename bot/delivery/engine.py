@@ -263,24 +263,31 @@ class DeliveryEngine:
                 active.run.stop("cancel")
                 if active.task is not None:
                     await asyncio.wait([active.task], timeout=STOP_TIMEOUT)
+                    # Its last sends outlast the wait: their end refreshes the progress.
+                    active.told_cancelled = not active.task.done()
             # Rows still in flight after the wait end as they end; any handed back
             # unsent turn `skipped` ("cancelled") in the run itself.
             cancelled = await self.repo.cancel(mailing_id, ("running", "paused"))
             if cancelled and active is not None:
                 active.run.counts = await self.repo.counts(mailing_id)
                 await self._close_progress(active, "cancelled")
-                active.told_cancelled = True
             return cancelled
 
     async def resend_unknown(self, mailing_id: int) -> int:
         """Send the mailing's `unknown` rows again (the admin's decision); returns how many."""
         await self._ready()
         async with self._lock:
+            active = self._active.get(mailing_id)
+            if active is not None and not active.run.sending and active.task is not None:
+                # The run is ending (its summary may be on its way): not two runs at once.
+                await asyncio.wait([active.task], timeout=STOP_TIMEOUT)
+                if not active.task.done():
+                    return 0
+                active = None
             status = await self.repo.status(mailing_id)
             if status not in ("running", "paused", "completed"):
                 return 0
             count = await self.repo.resend_unknown(mailing_id)
-            active = self._active.get(mailing_id)
             if count and active is not None and active.run.sending:
                 active.run.rows_added()  # the run picks them up (or, ending, sees them)
             elif count and status == "completed":
@@ -300,6 +307,9 @@ class DeliveryEngine:
         mailing = await MailingRepository(self.store).get(mailing_id)
         if mailing is None:
             raise LookupError(f"mailing {mailing_id} does not exist")
+        # No run of it is alive here: rows a broken run left `sending` are unknown now,
+        # before this run's record reads "not ended" again.
+        await self.repo.interrupted(mailing_id)
         await self.repo.start_run(mailing_id, None)
         today = Today(mailing.locale, self.settings)
         holder: dict[str, _Active] = {}
@@ -440,7 +450,9 @@ class DeliveryEngine:
     async def _channel_paused(self, active: _Active, channel: str, reason: str, count: int) -> None:
         """Record a paused channel and tell the admin, with Resume."""
         mailing = active.run.mailing
-        paused = sorted(active.run.paused_channels | {channel})
+        if channel not in active.run.paused_channels:
+            return  # resumed before the notice went out: nothing to record or tell
+        paused = sorted(active.run.paused_channels)
         await self.repo.set_paused_channels(mailing.id, paused, f"{channel}: {reason}")
         await self.notices.channel_paused(
             active.progress.chat_id,

@@ -236,7 +236,8 @@ class MailingRun:
     def stop(self, reason: str) -> None:
         """Stop taking rows (pause, cancel, shutdown); rows in flight still finish."""
         self.stopping = True
-        self.stop_reason = reason
+        if self.stop_reason != "cancel":  # a shutdown while cancelling is still a cancel
+            self.stop_reason = reason
         for pipeline in self.pipelines.values():
             pipeline.halt()
 
