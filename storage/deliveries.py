@@ -36,6 +36,13 @@ SKIP_REASONS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 INTERRUPTED = ("interrupted", "the bot stopped during the send; it may or may not have arrived")
 CANCELLED = ("cancelled", "cancelled")
+# Rows left `sending` by runs that did not end cleanly (the process or the journal
+# broke) become `unknown`: whether they arrived is not known, so they are never resent.
+_INTERRUPT = (
+    "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, updated_at = ? "
+    "WHERE status = 'sending' AND mailing_id IN "
+    "(SELECT mailing_id FROM mailing_runs WHERE ended_at IS NULL{only})"
+)
 INSERT_ROW = (
     "INSERT OR IGNORE INTO deliveries "
     "(mailing_id, guest_id, channel, status, address, error_code, error, updated_at) "
@@ -333,12 +340,7 @@ class DeliveryRepository:
         their mailing's status now (a cancelled one may have had sends in flight)."""
         now = now_text()
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, "
-                "updated_at = ? WHERE status = 'sending' AND mailing_id IN "
-                "(SELECT mailing_id FROM mailing_runs WHERE ended_at IS NULL)",
-                (*INTERRUPTED, now),
-            )
+            cursor = await conn.execute(_INTERRUPT.format(only=""), (*INTERRUPTED, now))
             count = max(cursor.rowcount, 0)
             # No run is alive yet: every run record is over now (a resumed one is
             # marked "not ended" again as it starts), so none is scanned twice.
@@ -351,10 +353,7 @@ class DeliveryRepository:
         """Before a new run of the mailing: rows its last run left `sending` (it broke
         without writing them) become `unknown`. Only a run not marked ended has any."""
         return await self.db.execute(
-            "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, updated_at = ? "
-            "WHERE mailing_id = ? AND status = 'sending' AND EXISTS (SELECT 1 FROM mailing_runs "
-            "WHERE mailing_id = ? AND ended_at IS NULL)",
-            (*INTERRUPTED, now_text(), mailing_id, mailing_id),
+            _INTERRUPT.format(only=" AND mailing_id = ?"), (*INTERRUPTED, now_text(), mailing_id)
         )
 
     async def complete(self, mailing_id: int) -> bool:

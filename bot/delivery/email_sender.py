@@ -19,6 +19,7 @@ import re
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import aiosmtplib
 
@@ -62,35 +63,25 @@ _NO_MAILBOX_WORDS = (
 )
 
 
-def _refuses_sender(exc: aiosmtplib.SMTPResponseException) -> bool:
-    """True for a refusal of our server or sender, not of the guest (5.7.x security or
+def _refusal(exc: aiosmtplib.SMTPResponseException) -> Literal["sender", "mailbox", "other"]:
+    """What a 5xx refusal is about. "sender": our server or sender (5.7.x security or
     policy, X.1.7/X.1.8 our sender's address, relaying denied, a blocklist, "Sender
-    address rejected"): every email would meet it, so it counts against the channel."""
+    address rejected"): every email would meet it, so it counts against the channel.
+    "mailbox": the guest's mailbox does not exist or is disabled (the usual words, RFC
+    3463 5.1.x or 5.2.1, else a bare 550/551/553): the address is marked bounced.
+    "other": this email was refused (a full mailbox, say); the row fails."""
     text = exc.message.lower()
     if any(word in text for word in _SENDER_WORDS):
-        return True
+        return "sender"
     if any(word in text for word in _NO_MAILBOX_WORDS):
-        return False
+        return "mailbox"
     enhanced = _ENHANCED.match(exc.message)
     if enhanced:
         subject, detail = enhanced.group(2), enhanced.group(3)
-        return subject == "7" or (subject == "1" and detail in ("7", "8"))
-    return False
-
-
-def _is_bounce(exc: aiosmtplib.SMTPResponseException) -> bool:
-    """True for a refusal saying the guest's mailbox does not exist or is disabled
-    (RFC 3463: 5.1.x address, 5.2.1 mailbox disabled; the usual words for it; else a
-    bare 550/551/553), never for a refusal of our sender."""
-    if _refuses_sender(exc):
-        return False
-    if any(word in exc.message.lower() for word in _NO_MAILBOX_WORDS):
-        return True
-    enhanced = _ENHANCED.match(exc.message)
-    if enhanced:
-        subject, detail = enhanced.group(2), enhanced.group(3)
-        return subject == "1" or (subject, detail) == ("2", "1")
-    return exc.code in _BOUNCE_CODES
+        if subject == "7" or (subject == "1" and detail in ("7", "8")):
+            return "sender"
+        return "mailbox" if subject == "1" or (subject, detail) == ("2", "1") else "other"
+    return "mailbox" if exc.code in _BOUNCE_CODES else "other"
 
 
 def _scrubbed(cfg: SmtpConfig, text: str) -> str:
@@ -262,10 +253,11 @@ class EmailSender:
                         return Result("failed", "smtp_deferred", short(text), channel_failure=True)
                     await asyncio.sleep(backoff(tries))
                     continue
-                if stage == "rcpt" and _is_bounce(exc):
+                refusal = _refusal(exc)
+                if stage == "rcpt" and refusal == "mailbox":
                     text = f"the mailbox was refused: {answer}"
                     return Result("failed", "bounced", short(text), mark_guest="email_bounced")
-                guest_refused = stage == "rcpt" and not _refuses_sender(exc)
+                guest_refused = stage == "rcpt" and refusal != "sender"
                 text = f"the server refused the email ({stage}): {answer}"
                 return Result(
                     "failed", "smtp_refused", short(text), channel_failure=not guest_refused

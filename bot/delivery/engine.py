@@ -372,10 +372,10 @@ class DeliveryEngine:
                 run.on_channel_paused = lambda channel, reason, count: self._notice(
                     active, self._channel_paused(active, channel, reason, count)
                 )
-                paused = state.paused_channels if state else ()
+                await run.send(state.paused_channels if state else (), counted=True)
                 # Rows made pending at the very end (resend unknown) go in another round.
-                while await self._send_round(active, paused):
-                    paused = tuple(run.paused_channels)
+                while await self._finish(active):
+                    await run.send(tuple(run.paused_channels))
             else:
                 await self._finish(active)
             if run.clean:
@@ -389,12 +389,6 @@ class DeliveryEngine:
                     await notice
             if self._active.get(mailing_id) is active:
                 del self._active[mailing_id]
-
-    async def _send_round(self, active: _Active, paused: tuple[str, ...]) -> bool:
-        """Send what is pending, then record the end; True when rows became pending
-        again at the very end and another round should send them."""
-        await active.run.send(paused)
-        return await self._finish(active)
 
     async def _finish(self, active: _Active) -> bool:
         """Record the end of a run that was not stopped by an exception; True when the

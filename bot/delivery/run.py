@@ -109,8 +109,9 @@ class MailingRun:
             await asyncio.sleep(0)  # let other writers in between pages
 
     # ------------------------------------------------------------------ sending
-    async def send(self, paused: tuple[str, ...]) -> None:
-        """Run pipelines for the channels not paused until nothing is left to send."""
+    async def send(self, paused: tuple[str, ...], *, counted: bool = False) -> None:
+        """Run pipelines for the channels not paused until nothing is left to send.
+        `counted`: self.counts was read just now (a count reads every row of the mailing)."""
         self.paused_channels = set(paused)
         self.journal = Journal(self.writer, self._committed)  # one per round
         self.journal.start()
@@ -118,7 +119,9 @@ class MailingRun:
         self.clean = False
         try:
             while not self.stopping:
-                self.counts = await self.repo.counts(self.mailing.id)
+                if not counted:
+                    self.counts = await self.repo.counts(self.mailing.id)
+                counted = False
                 self.on_change()
                 active = [
                     c

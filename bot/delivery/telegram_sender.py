@@ -29,7 +29,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import EditMessageText, Response, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, Message
-from aiohttp import ClientConnectorError, ConnectionTimeoutError
+from aiohttp import ClientConnectorError
 
 from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
 from bot.delivery.limiter import RateLimiter
@@ -61,9 +61,8 @@ class _Failed(Exception):
 
 
 def _not_sent(exc: TelegramNetworkError) -> bool:
-    """True when the request never reached Telegram (no connection could be made, or
-    none within the timeout: aiohttp says ConnectionTimeoutError only then)."""
-    return isinstance(exc.__cause__, ClientConnectorError | ConnectionTimeoutError)
+    """True when the request never reached Telegram (no connection could be made)."""
+    return isinstance(exc.__cause__, ClientConnectorError)
 
 
 class TelegramSender:
