@@ -163,6 +163,26 @@ async def offline_db(data_dir: Path) -> Database:
     return db
 
 
+async def leave_crashed_run(
+    db: Database, mailing: Mailing, guests: int, *, status: str, rest: str
+) -> None:
+    """The state a process killed mid-run leaves: the mailing in `status`, its segment of
+    `guests` written, guest 1 sent, guest 2 in flight (`sending`), the others `rest`."""
+    now = datetime.now(UTC).isoformat()
+    await db.execute("UPDATE mailings SET status = ? WHERE id = ?", (status, mailing.id))
+    await db.execute(
+        "INSERT INTO mailing_runs (mailing_id, launched_by, populate_until, populate_cursor, "
+        "populated, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+        (mailing.id, ADMIN, guests, guests, now, now),
+    )
+    await db.execute(
+        "INSERT INTO deliveries (mailing_id, guest_id, channel, status, address) "
+        "SELECT ?, id, 'telegram', CASE id WHEN 1 THEN 'sent' WHEN 2 THEN 'sending' "
+        "ELSE ? END, tg_chat_id FROM guests",
+        (mailing.id, rest),
+    )
+
+
 def engine_of(bot: RunningBot) -> DeliveryEngine:
     """The running bot's delivery engine."""
     assert bot.app is not None

@@ -5,13 +5,13 @@ edit is refused for now. Nothing is lost, nothing goes out after Cancel, no row 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import bot.delivery.engine as engine_module
 import bot.delivery.journal as journal_module
+from storage.mailings import Mailing
 from tests.conftest import ADMIN, BotFactory, RunningBot
 from tests.delivery_smtp import sink
 from tests.delivery_world import (
@@ -22,6 +22,7 @@ from tests.delivery_world import (
     engine_of,
     journal,
     journal_counts,
+    leave_crashed_run,
     offline_db,
     press_now,
     status_of,
@@ -40,6 +41,17 @@ def progress_text(bot: RunningBot) -> str:
     """The progress message as the admin sees it now."""
     texts = [m.plain_text or "" for m in bot.api.messages.get(ADMIN, {}).values()]
     return next(t for t in texts if t.startswith("📨"))
+
+
+async def mailing_under_way(start_bot: BotFactory) -> tuple[RunningBot, Mailing]:
+    """A bot at 10 messages a second sending a mailing to 30 guests, the first few out."""
+    bot = await start_bot(telegram_rate=10)
+    assert bot.app is not None
+    await add_guests(bot.app.db, range(1, 31))
+    mailing = await create_mailing(bot.app.db)
+    await engine_of(bot).launch(mailing.id)
+    await wait_until(lambda: len(guest_sends(bot)) >= 3, what="the first sends")
+    return bot, mailing
 
 
 async def test_resume_sends_a_paused_email_while_telegram_is_still_sending(
@@ -142,21 +154,9 @@ async def test_a_crash_just_after_cancel_leaves_the_rows_in_flight_unknown_not_o
     db = await offline_db(data_dir)
     await add_guests(db, range(1, 5))
     mailing = await create_mailing(db)
-    now = datetime.now(UTC).isoformat()
     # The state a process killed right after Cancel leaves: the mailing cancelled, the
     # unsent rows skipped, one send still in flight (its run never ended).
-    await db.execute("UPDATE mailings SET status = 'cancelled' WHERE id = ?", (mailing.id,))
-    await db.execute(
-        "INSERT INTO mailing_runs (mailing_id, launched_by, populate_until, populate_cursor, "
-        "populated, created_at, updated_at) VALUES (?, ?, 4, 4, 1, ?, ?)",
-        (mailing.id, ADMIN, now, now),
-    )
-    await db.execute(
-        "INSERT INTO deliveries (mailing_id, guest_id, channel, status, address) "
-        "SELECT ?, id, 'telegram', CASE id WHEN 1 THEN 'sent' WHEN 2 THEN 'sending' "
-        "ELSE 'skipped' END, tg_chat_id FROM guests",
-        (mailing.id,),
-    )
+    await leave_crashed_run(db, mailing, 4, status="cancelled", rest="skipped")
     await db.close()
     bot = await start_bot()
     assert bot.app is not None
@@ -178,12 +178,7 @@ async def test_a_crash_just_after_cancel_leaves_the_rows_in_flight_unknown_not_o
 async def test_a_restart_keeps_one_progress_message_even_when_its_edit_must_wait(
     start_bot: BotFactory,
 ) -> None:
-    bot = await start_bot(telegram_rate=10)
-    assert bot.app is not None
-    await add_guests(bot.app.db, range(1, 31))
-    mailing = await create_mailing(bot.app.db)
-    await engine_of(bot).launch(mailing.id)
-    await wait_until(lambda: len(guest_sends(bot)) >= 3, what="the first sends")
+    bot, mailing = await mailing_under_way(start_bot)
     await bot.restart()  # a clean stop mid-run: the run resumes at start
     assert bot.app is not None
     # Telegram asks the first edit after the restart to wait.
@@ -200,12 +195,8 @@ async def test_a_journal_that_cannot_write_pauses_the_mailing_and_tells_the_admi
     start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(journal_module, "RETRIES", 1)  # give up on the first error
-    bot = await start_bot(telegram_rate=10)
+    bot, mailing = await mailing_under_way(start_bot)
     assert bot.app is not None
-    await add_guests(bot.app.db, range(1, 31))
-    mailing = await create_mailing(bot.app.db)
-    await engine_of(bot).launch(mailing.id)
-    await wait_until(lambda: len(guest_sends(bot)) >= 3, what="the first sends")
     await engine_of(bot).writer.close()  # the engine's database connection breaks
     assert await wait_status(bot.app.db, mailing.id, "paused") == "paused"
     await wait_until(

@@ -14,6 +14,7 @@ from tests.delivery_world import (
     engine_of,
     journal,
     journal_counts,
+    leave_crashed_run,
     offline_db,
     status_of,
     wait_status,
@@ -102,20 +103,8 @@ async def test_after_a_crash_in_flight_rows_are_unknown_and_the_rest_resumes(
     db = await offline_db(data_dir)
     await add_guests(db, range(1, 6))
     mailing = await create_mailing(db)
-    now = datetime.now(UTC).isoformat()
     # The state a killed process leaves: running, the segment written, one row in flight.
-    await db.execute("UPDATE mailings SET status = 'running' WHERE id = ?", (mailing.id,))
-    await db.execute(
-        "INSERT INTO mailing_runs (mailing_id, launched_by, populate_until, populate_cursor, "
-        "populated, created_at, updated_at) VALUES (?, ?, 5, 5, 1, ?, ?)",
-        (mailing.id, ADMIN, now, now),
-    )
-    await db.execute(
-        "INSERT INTO deliveries (mailing_id, guest_id, channel, status, address) "
-        "SELECT ?, id, 'telegram', CASE id WHEN 1 THEN 'sent' WHEN 2 THEN 'sending' "
-        "ELSE 'pending' END, tg_chat_id FROM guests",
-        (mailing.id,),
-    )
+    await leave_crashed_run(db, mailing, 5, status="running", rest="pending")
     await db.close()
     bot = await start_bot()
     assert bot.app is not None
