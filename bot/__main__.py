@@ -9,6 +9,20 @@ import sys
 
 from bot.config import ConfigError, load_settings
 
+# Our own loggers follow LOG_LEVEL; libraries stay at INFO or above even with DEBUG:
+# aiosqlite's debug lines carry SQL parameters (guests' contacts, the sealed password).
+OWN_LOGGERS = ("bot", "handlers", "storage", "__main__")
+
+
+def configure_logging(level: str) -> None:
+    """LOG_LEVEL for the bot's own code; third-party loggers never below INFO."""
+    logging.basicConfig(
+        level=max(logging.INFO, logging.getLevelName(level)),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="probonus-mailer", description="ProBonus Mailer bot")
@@ -20,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(settings.log_level)
         if args.command == "import":
             from bot.cli import import_file
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+import os
+from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import User
 from aiogram.utils.i18n import I18n
 
-from bot.commands import set_command_menus
 from bot.config import ConfigError, Settings, ensure_data_dir
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
@@ -27,10 +26,12 @@ from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
+from bot.services import Services
+from bot.startup import check_token, set_menus_if_possible
 from bot.unsubscribe import UnsubscribeTokens
 from handlers import get_routers
 from handlers.mailing_run import RunKeyboards
-from handlers.middlewares import AccessMiddleware, ServicesMiddleware
+from handlers.middlewares import AccessMiddleware
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.fsm import SQLiteStorage
@@ -50,7 +51,7 @@ class Application:
     dispatcher: Dispatcher
     i18n: I18n
     me: User
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """Poll the Bot API until SIGINT/SIGTERM or `dispatcher.stop_polling()`."""
@@ -67,9 +68,23 @@ class Application:
         await self.db.close()
 
 
+# The database and its -wal/-shm files hold guests' contacts: for the owner's eyes only.
+# SQLite gives the -wal and -shm files the mode of the database file.
+DATABASE_MODE = 0o600
+
+
+def _private_database(path: os.PathLike[str]) -> None:
+    """Create the database file owner-only (or make an older one so) before SQLite opens it."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, DATABASE_MODE))
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{os.fspath(path)}{suffix}", DATABASE_MODE)
+
+
 async def open_database(settings: Settings) -> Database:
     """Open DATA_DIR's database and bring its schema up to date."""
     ensure_data_dir(settings.data_dir)
+    _private_database(settings.database_path)
     db = await Database(settings.database_path).open()
     try:
         await migrate(db.conn)
@@ -91,21 +106,6 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-async def check_token(bot: Bot, settings: Settings) -> User:
-    """Ask the Bot API who we are; a rejected token or unreachable server ends the start."""
-    try:
-        return await bot.get_me()
-    except TelegramUnauthorizedError:
-        raise ConfigError(
-            "BOT_TOKEN was rejected by Telegram (401 Unauthorized); "
-            "copy the token again from @BotFather"
-        ) from None
-    except TelegramNetworkError as exc:
-        raise ConfigError(
-            f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached: {exc.message}"
-        ) from None
-
-
 def load_secret_box(settings: Settings) -> SecretBox:
     """The key that encrypts the SMTP password; a broken key file ends the start."""
     try:
@@ -123,18 +123,9 @@ async def create_app(settings: Settings) -> Application:
         i18n = create_i18n(settings.locale)
         prefs = AdminPrefsRepository(db)
         locale_middleware = LocaleMiddleware(i18n, settings.admin_ids, await prefs.locales())
-        services: dict[str, Any] = {
-            "settings": settings,
-            "db": db,
-            "audit": AuditLog(db),
-            "prefs": prefs,
-            "guests": GuestService(db),
-            "mailings": MailingService(db, settings),
-        }
+        audit = AuditLog(db)
         secret_box = load_secret_box(settings)
-        mailing_settings = MailingSettingsService(db, secret_box, services["audit"])
-        services["mailing_settings"] = mailing_settings
-        services["unsubscribe_tokens"] = UnsubscribeTokens.from_secret_box(secret_box)
+        mailing_settings = MailingSettingsService(db, secret_box, audit)
         # The delivery engine and the scheduler; started and stopped with polling.
         engine = DeliveryEngine(
             db,
@@ -145,21 +136,30 @@ async def create_app(settings: Settings) -> Application:
             keyboards=RunKeyboards(),
             bot_username=me.username,
         )
-        scheduler = MailingScheduler(db, engine, settings)
-        services.update(engine=engine, scheduler=scheduler)
+        services = Services(
+            settings=settings,
+            audit=audit,
+            prefs=prefs,
+            guests=GuestService(db),
+            mailings=MailingService(db, settings),
+            mailing_settings=mailing_settings,
+            unsubscribe_tokens=UnsubscribeTokens.from_secret_box(secret_box),
+            engine=engine,
+            scheduler=MailingScheduler(db, engine, settings),
+        )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),
             fsm_strategy=FSMStrategy.USER_IN_CHAT,
+            **services.workflow_data(),
         )
         dispatcher.update.outer_middleware(AccessMiddleware(settings.admin_ids))
-        dispatcher.update.outer_middleware(ServicesMiddleware(services))
         locale_middleware.setup(dispatcher)
         dispatcher.include_routers(*get_routers())
         dispatcher.startup.register(engine.start)
-        dispatcher.startup.register(scheduler.start)
-        dispatcher.shutdown.register(scheduler.shutdown)
+        dispatcher.startup.register(services.scheduler.start)
+        dispatcher.shutdown.register(services.scheduler.shutdown)
         dispatcher.shutdown.register(engine.stop)
-        await set_command_menus(bot, settings, i18n)
+        await set_menus_if_possible(bot, settings, i18n)
     except BaseException:
         await bot.session.close()
         await db.close()

@@ -1,4 +1,4 @@
-"""Settings from the environment and .env (DESIGN section 3), validated at start."""
+"""Settings from the environment and .env (README, "Settings"), validated at start."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     smtp_pool_size: int = Field(default=3, ge=1, le=20)
     # Consecutive channel-wide failures (server down, auth lost) that pause a mailing.
     channel_failure_limit: int = Field(default=20, ge=1, le=10_000)
+    # How long a start keeps trying a Bot API that answers 5xx, 429 or cannot be reached.
+    startup_wait_seconds: float = Field(default=60, ge=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod
@@ -118,9 +120,10 @@ def _describe(error: ValidationError) -> str:
 
 
 def ensure_data_dir(path: Path) -> None:
-    """Create DATA_DIR and prove it is writable."""
+    """Create DATA_DIR (only its owner may enter it) and prove it is writable."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.mkdir(mode=0o700, parents=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except OSError as exc:

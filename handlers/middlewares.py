@@ -1,4 +1,4 @@
-"""Middlewares: who is asking (on every update) and the services handlers need."""
+"""Middlewares: who is asking, on every update (services come as the Dispatcher's workflow data)."""
 
 from __future__ import annotations
 
@@ -27,20 +27,4 @@ class AccessMiddleware(BaseMiddleware):
     ) -> Any:
         user: User | None = data.get("event_from_user")
         data["is_admin"] = user is not None and not user.is_bot and user.id in self.admin_ids
-        return await handler(event, data)
-
-
-class ServicesMiddleware(BaseMiddleware):
-    """Hands the application's services (settings, guests, audit...) to handlers by name."""
-
-    def __init__(self, services: dict[str, Any]) -> None:
-        self.services = services
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        data.update(self.services)
         return await handler(event, data)

@@ -186,7 +186,7 @@ async def leave_crashed_run(
 def engine_of(bot: RunningBot) -> DeliveryEngine:
     """The running bot's delivery engine."""
     assert bot.app is not None
-    engine = bot.app.services["engine"]
+    engine = bot.app.services.engine
     assert isinstance(engine, DeliveryEngine)
     return engine
 

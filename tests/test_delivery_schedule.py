@@ -30,10 +30,10 @@ async def test_a_restart_keeps_a_future_mailing_which_then_goes_at_its_moment(
     await add_guests(bot.app.db, range(1, 4))
     when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
     mailing = await create_mailing(bot.app.db, when=when)
-    await bot.app.services["scheduler"].sync(mailing.id)
+    await bot.app.services.scheduler.sync(mailing.id)
     await bot.restart()
     assert bot.app is not None
-    scheduler = bot.app.services["scheduler"]
+    scheduler = bot.app.services.scheduler
     await wait_until(lambda: scheduler.jobs(), what="the jobs rebuilt at start")
     assert scheduler.jobs() == {mailing.id: when}
     assert await status_of(bot.app.db, mailing.id) == "scheduled"
@@ -48,7 +48,7 @@ async def test_a_restart_keeps_a_future_mailing_which_then_goes_at_its_moment(
 async def test_rescheduling_and_cancelling_move_and_drop_the_job(start_bot: BotFactory) -> None:
     bot = await start_bot()
     assert bot.app is not None
-    scheduler = bot.app.services["scheduler"]
+    scheduler = bot.app.services.scheduler
     await wait_until(lambda: scheduler.scheduler.running, what="the scheduler")
     repo = MailingRepository(bot.app.db)
     when = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)

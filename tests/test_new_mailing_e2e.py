@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bot.app import Application
-from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.parsing import DateError, TimeError, parse_date, parse_time
 from bot.render import (
@@ -25,8 +24,6 @@ from bot.render import (
     render_telegram,
     telegram_text,
 )
-from bot.secrets import SecretBox
-from storage.audit import AuditLog
 from storage.guests import GuestRecord, GuestRepository
 from storage.mailing_settings import MailingSettingsRepository, SmtpSettings
 from storage.mailings import Mailing, MailingRepository
@@ -51,7 +48,7 @@ def app_of(bot: RunningBot) -> Application:
 
 
 def service(bot: RunningBot) -> MailingService:
-    mailings = app_of(bot).services["mailings"]
+    mailings = app_of(bot).services.mailings
     assert isinstance(mailings, MailingService)
     return mailings
 
@@ -675,13 +672,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 async def use_smtp(bot: RunningBot, server: RunningServer, cert: Certificate) -> None:
     """The bot's mailing settings pointed at the test server, trusting its certificate."""
     app = app_of(bot)
-    settings_service = app.services.get("mailing_settings")
-    if settings_service is None:  # not wired into bot/app.py yet: the same object it would be
-        settings_service = MailingSettingsService(
-            app.db, SecretBox.load_or_create(bot.settings.data_dir), AuditLog(app.db)
-        )
-        app.services["mailing_settings"] = settings_service
-    assert isinstance(settings_service, MailingSettingsService)
+    settings_service = app.services.mailing_settings
     settings_service.tls_context = cert.client_context()
     settings_service.smtp_timeout = 5.0
     now = datetime.now(UTC)

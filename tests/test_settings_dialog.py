@@ -40,11 +40,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 
 def service_of(bot: RunningBot) -> MailingSettingsService:
     assert bot.app is not None
-    service = bot.app.services.get("mailing_settings")
-    assert isinstance(service, MailingSettingsService), (
-        "bot/app.py must put MailingSettingsService into services as 'mailing_settings'"
-    )
-    return service
+    return bot.app.services.mailing_settings
 
 
 @pytest.fixture

@@ -83,12 +83,16 @@ async def test_a_token_telegram_rejects_ends_the_start(tmp_path: Path, api: Fake
     assert "Traceback" not in output
 
 
-async def test_an_unreachable_api_server_is_named(tmp_path: Path) -> None:
-    env_file = "BOT_TOKEN=1:abc\nADMIN_IDS=1\nTELEGRAM_API_URL=http://127.0.0.1:9\n"
+async def test_an_unreachable_api_server_is_tried_for_a_while_then_named(tmp_path: Path) -> None:
+    env_file = (
+        "BOT_TOKEN=1:abc\nADMIN_IDS=1\nTELEGRAM_API_URL=http://127.0.0.1:9\n"
+        "STARTUP_WAIT_SECONDS=2\n"
+    )
     (tmp_path / ".env").write_text(env_file)
     code, output = await _run_bot(tmp_path, _env())
     assert code != 0
     assert "TELEGRAM_API_URL" in output and "cannot be reached" in output
+    assert "trying again" in output  # a passing fault would have been waited out
     assert "Traceback" not in output
 
 
@@ -123,3 +127,58 @@ async def test_the_bot_starts_polls_and_stops_gracefully_on_sigterm(
             proc.kill()
     assert proc.returncode == 0, (out + err).decode()
     assert (tmp_path / "data" / "probonus.sqlite3").exists()
+
+
+async def _start_in_process(api: FakeBotAPI, tmp_path: Path, **overrides: object) -> None:
+    """Build the app as `python -m bot` does, then close it again."""
+    from bot.app import create_app
+    from tests.conftest import make_settings
+
+    app = await create_app(make_settings(api, tmp_path / "data", **overrides))
+    await app.close()
+
+
+async def test_a_502_at_getme_is_waited_out_and_the_bot_starts(
+    tmp_path: Path, api: FakeBotAPI
+) -> None:
+    api.fail_next("getMe", status=502)
+    await _start_in_process(api, tmp_path)
+    assert [c.ok for c in api.calls_of("getMe")] == [False, True]
+
+
+async def test_a_server_without_setmycommands_starts_the_bot_without_menus(
+    tmp_path: Path, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.fail_next("setMyCommands", status=404, description="Not Found", count=100)
+    await _start_in_process(api, tmp_path)
+    assert "command menus not set" in caplog.text
+    assert api.my_commands() == []
+
+
+async def test_data_dir_and_database_are_readable_by_their_owner_only(
+    tmp_path: Path, api: FakeBotAPI
+) -> None:
+    await _start_in_process(api, tmp_path)
+    data = tmp_path / "data"
+    assert data.stat().st_mode & 0o777 == 0o700
+    for path in data.glob("probonus.sqlite3*"):
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_debug_logging_keeps_sql_parameters_out_of_the_log() -> None:
+    import logging
+
+    from bot.__main__ import OWN_LOGGERS, configure_logging
+
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers)
+    try:
+        root.handlers.clear()
+        configure_logging("DEBUG")
+        assert logging.getLogger("bot.delivery").getEffectiveLevel() == logging.DEBUG
+        assert not logging.getLogger("aiosqlite").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        for name in OWN_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)

@@ -19,7 +19,7 @@ def repo(bot: RunningBot) -> GuestRepository:
 
 def tokens(bot: RunningBot) -> UnsubscribeTokens:
     assert bot.app is not None
-    found = bot.app.services["unsubscribe_tokens"]
+    found = bot.app.services.unsubscribe_tokens
     assert isinstance(found, UnsubscribeTokens)
     return found
 
