@@ -1,14 +1,19 @@
-"""The one Telegram rate limiter of the bot: every broadcast send waits for a slot here.
+"""The one Telegram rate limiter of the bot: every message it sends or edits waits here.
 
 Slots are spaced evenly (no bursts), so any one-second window holds at most
 TELEGRAM_RATE sends however the requests' travel times vary, within a small
 margin. A 429 pauses every sender at once for Telegram's retry_after.
+
+A priority call (a reply to an admin) does not queue behind the broadcast's
+reserved slots: it takes the first reserved slot from now on and every later
+reservation moves back by one interval, so the spacing holds for all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +25,9 @@ JITTER_MARGIN = 0.015
 # loop per message at high rates, and half a millisecond early moves no send out of
 # its one-second window by more than the margin above allows.
 EARLY = 0.0005
+# Slots given to priority calls are remembered for waiters to catch up with; past this
+# many the older half is forgotten (waiters sleep well under a second or a 429 pause).
+INSERTS_KEPT = 4096
 
 
 class RateLimiter:
@@ -34,19 +42,52 @@ class RateLimiter:
         self._next = 0.0
         self._paused_until = 0.0
         self.pauses = 0
+        self._inserts: list[float] = []  # slots handed to priority calls, in order
+        self._inserts_base = 0  # how many were forgotten from the front
 
-    async def acquire(self) -> None:
-        """Wait for the next free slot (and out of any 429 pause); the slot is then used."""
+    async def acquire(self, *, priority: bool = False) -> None:
+        """Wait for a free slot (and out of any 429 pause); the slot is then used.
+
+        `priority`: ahead of every reserved broadcast slot (an admin's reply)."""
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            slot = max(self._next, now, self._paused_until)
-            self._next = slot + self.interval
-            if slot - now > EARLY:
-                await asyncio.sleep(slot - now)
+            earliest = max(now, self._paused_until)
+            if priority:
+                slot = self._insert(earliest)
+            else:
+                slot = max(self._next, earliest)
+                self._next = slot + self.interval
+            seen = self._inserts_base + len(self._inserts)
+            while slot - loop.time() > EARLY:
+                await asyncio.sleep(slot - loop.time())
+                # Each priority call put at or before our slot meanwhile moves us back one.
+                slot += self._moved(seen, slot) * self.interval
+                seen = self._inserts_base + len(self._inserts)
             # A 429 that arrived while we slept moves every send after the pause.
             if self._paused_until <= loop.time():
                 return
+
+    def _insert(self, earliest: float) -> float:
+        """The slot for a priority call: the first reserved one from `earliest` on."""
+        reserved_ahead = math.floor((self._next - earliest) / self.interval)
+        if reserved_ahead <= 0:
+            slot = max(self._next, earliest)
+            self._next = slot + self.interval
+            return slot
+        slot = self._next - reserved_ahead * self.interval
+        self._next += self.interval
+        self._inserts.append(slot)
+        if len(self._inserts) > INSERTS_KEPT:
+            half = len(self._inserts) // 2
+            del self._inserts[:half]
+            self._inserts_base += half
+        return slot
+
+    def _moved(self, seen: int, slot: float) -> int:
+        """How many priority slots at or before `slot` were handed out since `seen`."""
+        start = max(0, seen - self._inserts_base)
+        return sum(1 for at in self._inserts[start:] if at <= slot)
 
     def pause(self, seconds: float) -> None:
         """Stop every send for `seconds` (Telegram's retry_after), from now."""

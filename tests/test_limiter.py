@@ -1,0 +1,66 @@
+"""The bot's one Telegram budget: evenly spaced slots, and an admin's reply ahead of a broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.delivery.limiter import RateLimiter
+
+
+async def _hammer(limiter: RateLimiter, times: list[float], stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        await limiter.acquire()
+        times.append(loop.time())
+
+
+def _busiest_second(times: list[float]) -> int:
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_an_admins_reply_goes_before_the_broadcasts_reserved_slots() -> None:
+    rate = 20
+    limiter = RateLimiter(rate)
+    loop = asyncio.get_running_loop()
+    broadcast: list[float] = []
+    stop = asyncio.Event()
+    workers = [asyncio.create_task(_hammer(limiter, broadcast, stop)) for _ in range(12)]
+    await asyncio.sleep(0.5)  # twelve workers keep about 0.6 s of slots reserved ahead
+
+    asked = loop.time()
+    reply = asyncio.create_task(limiter.acquire(priority=True))
+    queued = asyncio.create_task(limiter.acquire())
+    await reply
+    reply_waited = loop.time() - asked
+    await queued
+    queued_waited = loop.time() - asked
+    replies = [asked + reply_waited]
+    for _ in range(3):  # a few more replies while the broadcast goes on
+        await limiter.acquire(priority=True)
+        replies.append(loop.time())
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.gather(*workers)
+
+    assert reply_waited < 3 * limiter.interval, reply_waited
+    assert queued_waited > 8 * limiter.interval, queued_waited
+    # Replies and broadcast together stay within the budget (one slot of scheduling jitter).
+    assert _busiest_second(broadcast + replies) <= rate + 1
+
+
+async def test_a_priority_call_on_an_idle_limiter_is_immediate_and_spaced_after() -> None:
+    limiter = RateLimiter(10)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await limiter.acquire(priority=True)
+    first = loop.time()
+    await limiter.acquire()
+    second = loop.time()
+    assert first - start < 0.05
+    assert second - first >= limiter.interval * 0.9
