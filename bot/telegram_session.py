@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -79,6 +80,14 @@ def answering_an_update() -> Iterator[None]:
         _interactive.reset(token)
 
 
+def detached() -> contextvars.Context:
+    """A context for work that outlives the update that started it (a mailing's run):
+    what it sends is not a reply, so it neither goes first nor is retried here."""
+    context = contextvars.copy_context()
+    context.run(_interactive.set, False)
+    return context
+
+
 class BudgetMiddleware(BaseRequestMiddleware):
     """Paces sending methods through the shared limiter; retries an admin's replies."""
 
@@ -124,4 +133,11 @@ def install(bot: Bot, pacer: Pacer) -> BudgetMiddleware:
     return middleware
 
 
-__all__ = ["SENDING_METHODS", "Pacer", "answering_an_update", "install", "paced_by_caller"]
+__all__ = [
+    "SENDING_METHODS",
+    "Pacer",
+    "answering_an_update",
+    "detached",
+    "install",
+    "paced_by_caller",
+]

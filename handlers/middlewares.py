@@ -8,6 +8,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
+from bot.telegram_session import answering_an_update
+
 
 class AccessMiddleware(BaseMiddleware):
     """Marks every update, callbacks included, with whether its sender is an admin.
@@ -27,4 +29,7 @@ class AccessMiddleware(BaseMiddleware):
     ) -> Any:
         user: User | None = data.get("event_from_user")
         data["is_admin"] = user is not None and not user.is_bot and user.id in self.admin_ids
-        return await handler(event, data)
+        # What the bot says while handling an update answers a person: it goes first in
+        # the Telegram budget and is retried through faults (bot/telegram_session.py).
+        with answering_an_update():
+            return await handler(event, data)
