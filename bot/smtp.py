@@ -124,7 +124,7 @@ class SmtpConfig:
     def scrub(self, text: str) -> str:
         """`text` (an exception's or a server's words) safe to show, log or keep: the
         password in every form masked, one line, bounded. Servers may quote it back."""
-        return sanitize(text, self.secrets())
+        return _sanitize(text, self.secrets())
 
     @property
     def domain(self) -> str:
@@ -161,9 +161,9 @@ class Deadline:
         return max(0.05, self.end - time.monotonic())
 
 
-def sanitize(text: str, secrets: list[str]) -> str:
+def _sanitize(text: str, secrets: list[str]) -> str:
     """An error text for the admin: secrets masked, one printable line, bounded length.
-    Callers holding an SmtpConfig use its scrub(), which passes its own secrets."""
+    Only SmtpConfig.scrub() calls it, with that config's secrets."""
     for secret in secrets:
         text = text.replace(secret, "***")
     text = " ".join(text.split())
