@@ -1,9 +1,12 @@
-"""SMTP client checks: verify settings (connect, EHLO, STARTTLS, AUTH, MAIL FROM) and
-send a test email, reporting any failure as a kind the admin can act on.
+"""The bot's one SMTP path: open a connection (TLS, STARTTLS, AUTH), verify settings,
+send a test email, and name any failure as a kind the admin can act on.
 
-Nothing here raises on a network or server problem: the answer is a VerifyResult.
-The password lives in a SecretStr, goes to the server only inside AUTH, and is
-scrubbed from every detail text taken from an exception or a server reply.
+connect() is how settings verification, the test email and the delivery engine's
+pool all reach the server, with one classification of what can go wrong
+(SmtpError). The checks here never raise on a network or server problem: the
+answer is a VerifyResult. The password lives in a SecretStr, goes to the server
+only inside AUTH, and is scrubbed (SmtpConfig.scrub) from every text taken from
+an exception or a server reply.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from enum import StrEnum
 
 import aiosmtplib
 from pydantic import SecretStr
 
+from bot.delivery.email_message import build_email, html_of_plain, wire_bytes
+from bot.delivery.smtp_pipelining import Step, send_message
 from storage.mailing_settings import Security
 
 log = logging.getLogger(__name__)
@@ -118,18 +121,35 @@ class SmtpConfig:
         ]
         return sorted(set(forms), key=len, reverse=True)
 
+    def scrub(self, text: str) -> str:
+        """`text` (an exception's or a server's words) safe to show, log or keep: the
+        password in every form masked, one line, bounded. Servers may quote it back."""
+        return _sanitize(text, self.secrets())
 
-class _Refused(Exception):
-    """A check of ours failed (no STARTTLS, no AUTH) before the server could refuse."""
-
-    def __init__(self, failure: SmtpFailure, detail: str) -> None:
-        """Carry the failure kind and a detail that names no secret."""
-        super().__init__(detail)
-        self.failure = failure
-        self.detail = detail
+    @property
+    def domain(self) -> str:
+        """The sender address's domain, for Message-IDs."""
+        return self.sender_email.rsplit("@", 1)[-1]
 
 
-class _Deadline:
+class SmtpError(Exception):
+    """A step of the SMTP conversation failed: the result to show, free of secrets, and
+    what was raised ("SMTPConnectError: ...", also scrubbed) for the delivery journal."""
+
+    def __init__(self, result: VerifyResult, raised: str = "") -> None:
+        """Carry the failure kind, stage and detail; `raised` defaults to the detail."""
+        super().__init__(str(result))
+        self.result = result
+        self.raised = raised or result.detail
+
+    @property
+    def failure(self) -> SmtpFailure:
+        """The failure kind (never None: an error is a failure)."""
+        assert self.result.failure is not None
+        return self.result.failure
+
+
+class Deadline:
     """One time budget for the whole conversation, handed out per command."""
 
     def __init__(self, seconds: float) -> None:
@@ -141,8 +161,9 @@ class _Deadline:
         return max(0.05, self.end - time.monotonic())
 
 
-def sanitize(text: str, secrets: list[str]) -> str:
-    """A detail for the admin: secrets masked, one printable line, bounded length."""
+def _sanitize(text: str, secrets: list[str]) -> str:
+    """An error text for the admin: secrets masked, one printable line, bounded length.
+    Only SmtpConfig.scrub() calls it, with that config's secrets."""
     for secret in secrets:
         text = text.replace(secret, "***")
     text = " ".join(text.split())
@@ -214,12 +235,29 @@ def _classify(exc: BaseException, stage: SmtpStage) -> tuple[SmtpFailure, SmtpSt
     return SmtpFailure.OTHER, stage, str(exc) or type(exc).__name__
 
 
-Action = Callable[[aiosmtplib.SMTP, _Deadline], Awaitable[None]]
+def _failure(cfg: SmtpConfig, exc: BaseException, stage: SmtpStage, what: str) -> SmtpError:
+    """What `exc` (raised at `stage`) means, as an SmtpError with every text scrubbed; an
+    unexpected kind is logged with where it came from."""
+    failure, stage, detail = _classify(exc, stage)
+    raised = cfg.scrub(f"{type(exc).__name__}: {exc}")
+    if failure == SmtpFailure.OTHER:
+        frame = traceback.extract_tb(exc.__traceback__)[-1:] or None
+        where = f" ({frame[0].filename}:{frame[0].lineno})" if frame else ""
+        log.warning("SMTP %s: unexpected %s%s: %s", what, type(exc).__name__, where, raised)
+    return SmtpError(VerifyResult(failure, stage, cfg.scrub(detail)), raised)
 
 
-async def _session(cfg: SmtpConfig, action: Action, what: str) -> VerifyResult:
-    """Open a connection as `cfg` says (TLS, STARTTLS, AUTH), run `action`, QUIT."""
-    deadline = _Deadline(cfg.timeout)
+async def connect(
+    cfg: SmtpConfig, deadline: Deadline | None = None, *, what: str = "connection"
+) -> aiosmtplib.SMTP:
+    """A logged-in connection as `cfg` says: connect (TLS for "tls"), EHLO, STARTTLS
+    (refused unless offered), EHLO again, AUTH (refused unless a method is offered).
+
+    The one way the bot opens SMTP: settings verification, the test email and the
+    delivery engine's pool. Any failure is an SmtpError naming the kind and the stage,
+    the connection closed; `deadline` bounds the whole conversation (cfg.timeout).
+    """
+    deadline = deadline or Deadline(cfg.timeout)
     stage = SmtpStage.CONNECT
     client = aiosmtplib.SMTP(
         hostname=cfg.host,
@@ -232,47 +270,58 @@ async def _session(cfg: SmtpConfig, action: Action, what: str) -> VerifyResult:
     )
     try:
         # A safety net over the per-command budgets (the local host name lookup has none).
-        async with asyncio.timeout(cfg.timeout + 1):
+        async with asyncio.timeout(deadline.left() + 1):
             await client.connect(timeout=deadline.left())
             stage = SmtpStage.EHLO
             await client.ehlo(timeout=deadline.left())
             if cfg.security == "starttls":
                 stage = SmtpStage.STARTTLS
                 if not client.supports_extension("starttls"):
-                    raise _Refused(SmtpFailure.NO_STARTTLS, "STARTTLS is not offered")
+                    offered = "STARTTLS is not offered"
+                    raise SmtpError(VerifyResult(SmtpFailure.NO_STARTTLS, stage, offered))
                 await client.starttls(timeout=deadline.left())
                 await client.ehlo(timeout=deadline.left())
             if cfg.username:
                 stage = SmtpStage.AUTH
                 if not client.supports_extension("auth") or not client.supported_auth_methods:
                     offered = client.esmtp_extensions.get("auth", "").strip() or "none"
-                    raise _Refused(SmtpFailure.AUTH_NOT_SUPPORTED, f"AUTH methods: {offered}")
+                    detail = cfg.scrub(f"AUTH methods: {offered}")
+                    raise SmtpError(VerifyResult(SmtpFailure.AUTH_NOT_SUPPORTED, stage, detail))
                 password = cfg.password.get_secret_value() if cfg.password else ""
                 await client.login(cfg.username, password, timeout=deadline.left())
-            stage = SmtpStage.SEND if what == "send" else SmtpStage.SENDER
-            await action(client, deadline)
-            # The work is done; a server that drops QUIT changes nothing.
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                await client.quit(timeout=deadline.left())
-    except _Refused as refused:
-        result = VerifyResult(refused.failure, stage, sanitize(refused.detail, cfg.secrets()))
-    except Exception as exc:  # every failure becomes a result the admin can read
-        failure, stage, detail = _classify(exc, stage)
-        result = VerifyResult(failure, stage, sanitize(detail, cfg.secrets()))
-        if failure == SmtpFailure.OTHER:
-            frame = traceback.extract_tb(exc.__traceback__)[-1:] or None
-            where = f" ({frame[0].filename}:{frame[0].lineno})" if frame else ""
-            log.warning(
-                "SMTP %s: unexpected %s%s: %s",
-                what,
-                type(exc).__name__,
-                where,
-                sanitize(str(exc), cfg.secrets()),
-            )
-    else:
-        result = VerifyResult()
-    finally:
+    except SmtpError:
         client.close()
+        raise
+    except Exception as exc:  # every failure becomes one the admin can read
+        client.close()
+        raise _failure(cfg, exc, stage, what) from None
+    return client
+
+
+Action = Callable[[aiosmtplib.SMTP, Deadline], Awaitable[None]]
+
+
+async def _session(cfg: SmtpConfig, action: Action, what: str) -> VerifyResult:
+    """Connect as `cfg` says, run `action`, QUIT; the outcome, never an exception."""
+    deadline = Deadline(cfg.timeout)
+    try:
+        client = await connect(cfg, deadline, what=what)
+    except SmtpError as error:
+        result = error.result
+    else:
+        stage = SmtpStage.SEND if what == "send" else SmtpStage.SENDER
+        try:
+            async with asyncio.timeout(deadline.left() + 1):
+                await action(client, deadline)
+                # The work is done; a server that drops QUIT changes nothing.
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit(timeout=deadline.left())
+        except Exception as exc:  # every failure becomes a result the admin can read
+            result = _failure(cfg, exc, stage, what).result
+        else:
+            result = VerifyResult()
+        finally:
+            client.close()
     log.info("SMTP %s via %s:%d (%s): %s", what, cfg.host, cfg.port, cfg.security, result)
     return result
 
@@ -280,7 +329,7 @@ async def _session(cfg: SmtpConfig, action: Action, what: str) -> VerifyResult:
 async def verify_smtp(cfg: SmtpConfig) -> VerifyResult:
     """Prove the settings work: connect, EHLO, STARTTLS, AUTH, MAIL FROM the sender, RSET."""
 
-    async def sender_accepted(client: aiosmtplib.SMTP, deadline: _Deadline) -> None:
+    async def sender_accepted(client: aiosmtplib.SMTP, deadline: Deadline) -> None:
         """MAIL FROM shows whether the server lets this account send as the sender."""
         await client.mail(cfg.sender_email, timeout=deadline.left())
         await client.rset(timeout=deadline.left())
@@ -289,15 +338,22 @@ async def verify_smtp(cfg: SmtpConfig) -> VerifyResult:
 
 
 def build_message(cfg: SmtpConfig, to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text email from the configured sender, headers encoded for any language."""
-    message = EmailMessage()
-    message["From"] = Address(display_name=cfg.sender_name or "", addr_spec=cfg.sender_email)
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=cfg.sender_email.rsplit("@", 1)[-1])
-    message.set_content(body)
-    return message
+    """The test email: `body` as plain text and as HTML, from the configured sender (name,
+    Message-ID, Date), built as every mailing email is."""
+    return build_email(
+        sender_email=cfg.sender_email,
+        sender_name=cfg.sender_name,
+        to_email=to,
+        to_name=None,
+        subject=subject,
+        html=html_of_plain(body),
+        plain=body,
+        image=None,
+        image_subtype=None,
+        image_cid=None,
+        unsubscribe_token=None,
+        message_id_domain=cfg.domain,
+    )
 
 
 async def send_test_email(cfg: SmtpConfig, to: str, subject: str, body: str) -> VerifyResult:
@@ -307,11 +363,11 @@ async def send_test_email(cfg: SmtpConfig, to: str, subject: str, body: str) -> 
 
 async def send_one_email(cfg: SmtpConfig, message: EmailMessage, to: str) -> VerifyResult:
     """Send one ready message (a mailing's test, say) in its own session; the outcome."""
+    raw = wire_bytes(message)
 
-    async def send(client: aiosmtplib.SMTP, deadline: _Deadline) -> None:
-        """Hand the message over: MAIL FROM, RCPT TO, DATA."""
-        await client.send_message(
-            message, sender=cfg.sender_email, recipients=[to], timeout=deadline.left()
-        )
+    async def send(client: aiosmtplib.SMTP, deadline: Deadline) -> None:
+        """Hand the message over as the engine does: MAIL FROM, RCPT TO, DATA (pipelined
+        when offered), the same bytes a mailing would put on the wire."""
+        await send_message(client, cfg.sender_email, to, raw, Step())
 
     return await _session(cfg, send, "send")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import io
+import re
 from pathlib import Path
 
 import aiosmtplib
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 from pydantic import SecretStr
 
 from bot.delivery.base import ChannelDown
-from bot.delivery.email_message import build_email, wire_bytes
+from bot.delivery.email_message import build_email, html_of_plain, wire_bytes
 from bot.delivery.email_sender import open_connection
 from bot.delivery.smtp_pipelining import PipeliningProtocol, Step, pipelines, send_message
 from bot.smtp import SmtpConfig
+from storage.statuses import Channel, DeliveryStatus, MailingStatus, SendMode
 from tests.conftest import ADMIN, STRANGER, RunningBot
 from tests.delivery_smtp import sink
 from tests.delivery_world import (
@@ -53,9 +58,9 @@ async def test_every_guest_gets_one_personal_email_with_both_parts_and_honest_he
     image = _jpeg(data_dir / "media")
     async with sink() as server:
         await use_smtp(db, data_dir, server)
-        mailing = await create_mailing(db, channels=["email"], image_path=image)
+        mailing = await create_mailing(db, channels=[Channel.EMAIL], image_path=image)
         assert await engine_of(bot).launch(mailing.id)
-        assert await wait_status(db, mailing.id, "completed") == "completed"
+        assert await wait_status(db, mailing.id, MailingStatus.COMPLETED) == MailingStatus.COMPLETED
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 7)}
         # One pool: a handful of connections for six messages, not one each.
         assert server.recorder.connections <= engine_of(bot).pool_size
@@ -91,10 +96,10 @@ async def test_every_guest_gets_one_personal_email_with_both_parts_and_honest_he
     assert len(image_parts) == 1
     cid = str(image_parts[0]["Content-ID"]).strip("<>")
     assert f"cid:{cid}" in html_text
-    rows = {r["address"]: r for r in await journal(db, mailing.id) if r["channel"] == "email"}
+    rows = {r["address"]: r for r in await journal(db, mailing.id) if r["channel"] == Channel.EMAIL}
     assert rows[email_of(1)]["external_id"] == message["Message-ID"]
     assert rows[email_of(1)]["sent_at"]
-    skipped = [r for r in await journal(db, mailing.id) if r["status"] == "skipped"]
+    skipped = [r for r in await journal(db, mailing.id) if r["status"] == DeliveryStatus.SKIPPED]
     assert [r["error_code"] for r in skipped] == ["no_email"]
 
 
@@ -106,12 +111,12 @@ async def test_a_greylisted_address_is_retried_and_gets_the_email_once(
     await add_guests(db, range(1, 4))
     async with sink(defer_once={email_of(2)}) as server:
         await use_smtp(db, data_dir, server)
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine_of(bot).launch(mailing.id)
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         assert server.recorder.deferred[email_of(2)] == 1
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 4)}
-    assert await journal_counts(db, mailing.id) == {("email", "sent"): 3}
+    assert await journal_counts(db, mailing.id) == {(Channel.EMAIL, DeliveryStatus.SENT): 3}
 
 
 async def test_a_refused_mailbox_fails_its_row_and_is_marked_bounced(
@@ -122,25 +127,25 @@ async def test_a_refused_mailbox_fails_its_row_and_is_marked_bounced(
     await add_guests(db, range(1, 4))
     async with sink(refused_recipients=frozenset({email_of(3)})) as server:
         await use_smtp(db, data_dir, server)
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine_of(bot).launch(mailing.id)
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         assert server.recorder.pipelined == server.recorder.mails == 3
         # The refusal came in a pipelined group; RSET, and the line went on serving.
         assert server.recorder.connections <= engine_of(bot).pool_size
         assert server.recorder.per_recipient() == {email_of(1): 1, email_of(2): 1}
     rows = {r["address"]: r for r in await journal(db, mailing.id)}
-    assert rows[email_of(3)]["status"] == "failed"
+    assert rows[email_of(3)]["status"] == DeliveryStatus.FAILED
     assert rows[email_of(3)]["error_code"] == "bounced"
     assert "550" in rows[email_of(3)]["error"]
     status = await db.fetchval("SELECT email_status FROM guests WHERE email = ?", (email_of(3),))
     assert status == "bounced"
     # The next mailing skips the bounced address and says why.
-    second = await create_mailing(db, channels=["email"], name="Второе")
+    second = await create_mailing(db, channels=[Channel.EMAIL], name="Второе")
     async with sink() as server:
         await use_smtp(db, data_dir, server)
         await engine_of(bot).launch(second.id)
-        await wait_status(db, second.id, "completed")
+        await wait_status(db, second.id, MailingStatus.COMPLETED)
     rows = {r["phone"]: r for r in await journal(db, second.id)}
     assert rows["+79000000003"]["error_code"] == "bounced"
 
@@ -153,12 +158,12 @@ async def test_a_connection_dropped_mid_mailing_is_reopened_and_nobody_gets_two(
     await add_guests(db, range(1, 31))
     async with sink(drop_at_mails={5, 6, 17}) as server:
         await use_smtp(db, data_dir, server)
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine_of(bot).launch(mailing.id)
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 31)}
         assert server.recorder.connections > engine_of(bot).pool_size  # it did reconnect
-    assert await journal_counts(db, mailing.id) == {("email", "sent"): 30}
+    assert await journal_counts(db, mailing.id) == {(Channel.EMAIL, DeliveryStatus.SENT): 30}
 
 
 async def test_a_line_dropped_after_the_message_was_handed_over_is_unknown_not_resent(
@@ -169,15 +174,18 @@ async def test_a_line_dropped_after_the_message_was_handed_over_is_unknown_not_r
     await add_guests(db, range(1, 5))
     async with sink(drop_after_data={email_of(2)}) as server:
         await use_smtp(db, data_dir, server)
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine_of(bot).launch(mailing.id)
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         # The server took it, the answer was lost: it must not go out a second time.
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 5)}
     rows = {r["address"]: r for r in await journal(db, mailing.id)}
-    assert rows[email_of(2)]["status"] == "unknown"
+    assert rows[email_of(2)]["status"] == DeliveryStatus.UNKNOWN
     assert rows[email_of(2)]["error_code"] == "no_answer"
-    assert await journal_counts(db, mailing.id) == {("email", "sent"): 3, ("email", "unknown"): 1}
+    assert await journal_counts(db, mailing.id) == {
+        (Channel.EMAIL, DeliveryStatus.SENT): 3,
+        (Channel.EMAIL, DeliveryStatus.UNKNOWN): 1,
+    }
 
 
 async def test_smtp_server_down_pauses_email_tells_the_admin_and_resume_finishes(
@@ -191,17 +199,17 @@ async def test_smtp_server_down_pauses_email_tells_the_admin_and_resume_finishes
     async with sink() as server:
         await use_smtp(db, data_dir, server)
         await server.stop()
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine.launch(mailing.id)
-        assert await wait_status(db, mailing.id, "paused") == "paused"
+        assert await wait_status(db, mailing.id, MailingStatus.PAUSED) == MailingStatus.PAUSED
         await bot.settle()
         notice = next(t for t in bot.api.sent_texts(ADMIN) if "paused after" in t)
         assert "Email" in notice and "3 failures in a row" in notice
         # Nothing was lost: every row waits, pending.
-        assert await journal_counts(db, mailing.id) == {("email", "pending"): 10}
+        assert await journal_counts(db, mailing.id) == {(Channel.EMAIL, DeliveryStatus.PENDING): 10}
         await server.start()
         await bot.press(ADMIN, "Resume")
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 11)}
 
 
@@ -217,9 +225,9 @@ async def test_starttls_with_a_login_works_with_a_trusted_certificate(
     await add_guests(db, range(1, 4))
     async with sink(cert=cert) as server:
         await use_smtp(db, data_dir, server, security="starttls", host="localhost")
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine.launch(mailing.id)
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         assert len(server.received) == 3
 
 
@@ -233,14 +241,14 @@ async def test_all_mode_sends_on_both_channels_and_priority_falls_back_when_bloc
     bot.api.block_chat(chat_of(2))
     async with sink() as server:
         await use_smtp(db, data_dir, server)
-        both = await create_mailing(db, channels=["telegram", "email"], name="Обе")
+        both = await create_mailing(db, channels=[Channel.TELEGRAM, Channel.EMAIL], name="Обе")
         await engine_of(bot).launch(both.id)
-        await wait_status(db, both.id, "completed")
+        await wait_status(db, both.id, MailingStatus.COMPLETED)
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 6)}
         counts = await journal_counts(db, both.id)
-        assert counts[("telegram", "sent")] == 3
-        assert counts[("telegram", "failed")] == 1  # guest 2 blocked the bot
-        assert counts[("telegram", "skipped")] == 1  # guest 5 has no Telegram
+        assert counts[(Channel.TELEGRAM, DeliveryStatus.SENT)] == 3
+        assert counts[(Channel.TELEGRAM, DeliveryStatus.FAILED)] == 1  # guest 2 blocked the bot
+        assert counts[(Channel.TELEGRAM, DeliveryStatus.SKIPPED)] == 1  # guest 5 has no Telegram
         status = await db.fetchval(
             "SELECT tg_status FROM guests WHERE tg_chat_id = ?", (chat_of(2),)
         )
@@ -251,10 +259,13 @@ async def test_all_mode_sends_on_both_channels_and_priority_falls_back_when_bloc
         server.recorder.received.clear()
         sent_before = len([c for c in bot.api.calls_of("sendMessage") if c.ok])
         first = await create_mailing(
-            db, channels=["telegram", "email"], send_mode="priority", name="Сначала Telegram"
+            db,
+            channels=[Channel.TELEGRAM, Channel.EMAIL],
+            send_mode=SendMode.PRIORITY,
+            name="Сначала Telegram",
         )
         await engine_of(bot).launch(first.id)
-        await wait_status(db, first.id, "completed")
+        await wait_status(db, first.id, MailingStatus.COMPLETED)
         await bot.settle()
         # Telegram first: 1 and 4 by Telegram; 3 blocked now, so email; 2 is known
         # blocked (skipped on Telegram) and 5 has no Telegram: both by email.
@@ -263,25 +274,25 @@ async def test_all_mode_sends_on_both_channels_and_priority_falls_back_when_bloc
         assert sent_now == 2 + 2  # two guests, plus the progress message and the summary
         rows = await journal(db, first.id)
         by_guest = {(r["phone"], r["channel"]): (r["status"], r["error_code"]) for r in rows}
-        assert by_guest[("+79000000003", "telegram")] == ("failed", "blocked")
-        assert by_guest[("+79000000003", "email")] == ("sent", None)
-        assert by_guest[("+79000000002", "telegram")] == ("skipped", "blocked")
-        assert ("+79000000001", "email") not in by_guest
-    assert await status_of(db, first.id) == "completed"
+        assert by_guest[("+79000000003", Channel.TELEGRAM)] == (DeliveryStatus.FAILED, "blocked")
+        assert by_guest[("+79000000003", Channel.EMAIL)] == (DeliveryStatus.SENT, None)
+        assert by_guest[("+79000000002", Channel.TELEGRAM)] == (DeliveryStatus.SKIPPED, "blocked")
+        assert ("+79000000001", Channel.EMAIL) not in by_guest
+    assert await status_of(db, first.id) == MailingStatus.COMPLETED
 
 
 async def test_email_not_set_up_pauses_the_channel_at_once(bot: RunningBot) -> None:
     assert bot.app is not None
     db = bot.app.db
     await add_guests(db, range(1, 3))
-    mailing = await create_mailing(db, channels=["email"])
+    mailing = await create_mailing(db, channels=[Channel.EMAIL])
     await engine_of(bot).launch(mailing.id)
-    await wait_status(db, mailing.id, "paused")
+    await wait_status(db, mailing.id, MailingStatus.PAUSED)
     await wait_until(
         lambda: any("not set up (/settings)" in t for t in bot.api.sent_texts(ADMIN)),
         what="the notice",
     )
-    assert await journal_counts(db, mailing.id) == {("email", "pending"): 2}
+    assert await journal_counts(db, mailing.id) == {(Channel.EMAIL, DeliveryStatus.PENDING): 2}
 
 
 async def test_a_server_quoting_the_password_back_never_gets_it_into_the_journal(
@@ -322,6 +333,32 @@ def test_the_engine_writes_out_exactly_the_bytes_the_email_generator_would() -> 
             message_id_domain="probonus.test",
         )
         assert wire_bytes(message) == message.as_bytes()
+
+
+@given(st.text())
+def test_a_plain_text_shown_as_html_keeps_every_word_and_adds_only_paragraphs_and_breaks(
+    text: str,
+) -> None:
+    """The settings' test email: its text as HTML, nothing in it read as markup."""
+    html = html_of_plain(text)
+    words = re.sub(r"</?p>|<br>", " ", html)
+    assert "<" not in words and ">" not in words
+    assert html_lib.unescape(words).split() == text.split()
+    message = build_email(
+        sender_email=SENDER,
+        sender_name=None,
+        to_email=email_of(1),
+        to_name=None,
+        subject="Test",
+        html=html,
+        plain=text,
+        image=None,
+        image_subtype=None,
+        image_cid=None,
+        unsubscribe_token=None,
+        message_id_domain="probonus.test",
+    )
+    assert wire_bytes(message) == message.as_bytes()
 
 
 def _plain_config(port: int) -> SmtpConfig:
@@ -433,10 +470,13 @@ async def test_a_server_without_pipelining_gets_one_command_at_a_time(
         await client.quit()
         assert not isinstance(client.protocol, PipeliningProtocol)
         await use_smtp(db, data_dir, server)
-        mailing = await create_mailing(db, channels=["email"])
+        mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine_of(bot).launch(mailing.id)
-        await wait_status(db, mailing.id, "completed")
+        await wait_status(db, mailing.id, MailingStatus.COMPLETED)
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 5)}
         assert server.recorder.pipelined == 0
     counts = await journal_counts(db, mailing.id)
-    assert counts == {("email", "sent"): 4, ("email", "failed"): 1}
+    assert counts == {
+        (Channel.EMAIL, DeliveryStatus.SENT): 4,
+        (Channel.EMAIL, DeliveryStatus.FAILED): 1,
+    }

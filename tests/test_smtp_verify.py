@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.delivery.base import ChannelDown
+from bot.delivery.email_sender import open_connection
 from bot.smtp import SmtpConfig, SmtpFailure, SmtpStage, VerifyResult, send_test_email, verify_smtp
 from storage.mailing_settings import Security
 from tests.smtp_servers import (
@@ -202,8 +204,33 @@ async def test_the_test_email_arrives_with_cyrillic_subject_and_sender_name(
     assert message["From"].addresses[0].display_name == "Ресторан «Пушкин»"
     assert message["From"].addresses[0].addr_spec == SENDER
     assert message["Date"] and message["Message-ID"].endswith("@probonus.test>")
-    assert message.get_content().strip() == "Привет!"
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content().strip() == "Привет!"
+    assert html.get_content().strip() == "<p>Привет!</p>"
     assert b"=?utf-8?" in received.content  # headers encoded for any mail client
+
+
+async def test_the_test_email_is_built_like_a_mailing_email_with_the_text_as_html_too(
+    cert: Certificate,
+) -> None:
+    body = "Первая строка <b>не тег</b>\nвторая & третья\n\nНовый абзац"
+    async with smtp_server("starttls", cert) as server:
+        cfg = config(cert, server.port, "starttls", sender_name=None)
+        result = await send_test_email(cfg, "guest@example.com", "Test", body)
+    assert result.ok, str(result)
+    [received] = server.received
+    message = received.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert str(message["From"]) == SENDER
+    assert "List-Unsubscribe" not in message  # nobody to unsubscribe: the admin's own test
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content().strip() == body
+    assert html.get_content().strip() == (
+        "<p>Первая строка &lt;b&gt;не тег&lt;/b&gt;<br>\nвторая &amp; третья</p>\n"
+        "<p>Новый абзац</p>"
+    )
 
 
 async def test_a_refused_recipient_is_reported(cert: Certificate) -> None:
@@ -255,3 +282,45 @@ async def test_the_password_never_appears_in_results_or_log_records(
     for record in ours:
         text = record.getMessage() + (record.exc_text or "")
         assert PASSWORD not in text and WRONG_PASSWORD not in text, record.name
+
+
+@pytest.mark.parametrize(
+    ("mode", "security", "overrides", "code", "words"),
+    [
+        ("bare", "starttls", {}, "no_starttls", "no longer offers STARTTLS"),
+        ("bare", "none", {}, "auth_not_supported", "no longer offers a login: AUTH methods"),
+        ("plain", "none", {"password": SecretStr(WRONG_PASSWORD)}, "auth_failed", "login: 535"),
+        ("starttls", "starttls", {"tls_context": None}, "cert_invalid", "self-signed"),
+        ("tls", "tls", {"tls_context": None}, "cert_invalid", "self-signed"),
+    ],
+)
+async def test_the_delivery_pool_meets_the_same_failures_the_check_names_and_pauses_at_once(
+    cert: Certificate,
+    mode: Mode,
+    security: Security,
+    overrides: dict[str, Any],
+    code: str,
+    words: str,
+) -> None:
+    """A mailing connects as the settings check does: what the admin must fix stops it."""
+    async with smtp_server(mode, cert) as server:
+        cfg = config(cert, server.port, security, **overrides)
+        with pytest.raises(ChannelDown) as caught:
+            await open_connection(cfg)
+        if code != "auth_failed":
+            assert server.authenticator.attempts == 0  # no login tried in the clear
+    assert caught.value.code == code
+    assert caught.value.fatal
+    assert words in caught.value.text
+    assert WRONG_PASSWORD not in caught.value.text
+
+
+async def test_an_unreachable_server_counts_towards_pausing_the_delivery_pool(
+    cert: Certificate,
+) -> None:
+    port = closed_port()
+    with pytest.raises(ChannelDown) as caught:
+        await open_connection(config(cert, port, "starttls"))
+    assert caught.value.code == "smtp_unreachable"
+    assert not caught.value.fatal  # the server may come back: retried, paused after a few
+    assert caught.value.text.startswith(f"cannot connect to {HOST}:{port}: SMTPConnectError")

@@ -1,7 +1,8 @@
 """One mailing email as MIME: plain and HTML alternatives, the image inline, honest headers.
 
-Shared by the delivery engine and the preview's "send test email", so both put
-exactly the same message on the wire. Built for speed (a mailing builds one per
+The bot's one email builder: the delivery engine, the preview's "send test email"
+and the settings' test email (plain text, shown as HTML too) all build here, so
+they put the same kind of message on the wire. Built for speed (a mailing builds one per
 guest): headers are folded once and stored raw, bodies are base64 encoded in C,
 and the image part's encoding is computed once per image, not per message.
 """
@@ -59,6 +60,16 @@ def _footers(sender_email: str, token: str, page: str | None) -> tuple[str, str]
         f'{note} <a href="{link}">{word}</a></p>'
     )
     return plain, html
+
+
+def html_of_plain(text: str) -> str:
+    """Plain text as an HTML fragment: escaped, each paragraph a <p>, line breaks kept."""
+    parts = []
+    for paragraph in text.replace("\r\n", "\n").split("\n\n"):
+        if paragraph.strip():
+            lines = html_lib.escape(paragraph.strip("\n")).replace("\n", "<br>\n")
+            parts.append(f"<p>{lines}</p>")
+    return "\n".join(parts)
 
 
 def _append_html(document: str, footer: str) -> str:

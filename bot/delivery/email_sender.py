@@ -1,12 +1,12 @@
 """The email channel: one mailing's emails over a small pool of kept-open SMTP connections.
 
-Each worker owns one connection (SMTP_POOL_SIZE of them), opened as the verified
-settings say (TLS, STARTTLS, AUTH) and reused for every message; a dropped one
-is reopened. MAIL, RCPT and DATA go in one write when the server offers
-PIPELINING (smtp_pipelining.py). 4xx answers and drops before the message was
-handed over are retried with backoff; 5xx fail the row; a mailbox that does not
-exist (5.1.x, 5.2.1, a bare 550/551/553) marks the address bounced, while a
-refusal of the sender (5.7.x, relaying, a blocklist) counts against the channel.
+Each worker owns one connection (SMTP_POOL_SIZE of them), opened by bot.smtp.connect
+as the settings check opens one (TLS, STARTTLS, AUTH) and reused for every
+message; a dropped one is reopened. MAIL, RCPT and DATA go in one write when the
+server offers PIPELINING (smtp_pipelining.py). 4xx answers and drops before the
+message was handed over are retried with backoff; 5xx fail the row; a mailbox
+that does not exist (5.1.x, 5.2.1, a bare 550/551/553) marks the address bounced,
+while a refusal of the sender (5.7.x, relaying, a blocklist) counts against the channel.
 A drop after the message body was sent is `unknown`: the server may have taken it.
 """
 
@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -27,10 +26,11 @@ from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient
 from bot.delivery.email_message import build_email, wire_bytes
 from bot.delivery.smtp_pipelining import Step, send_message
 from bot.render import RenderContext, render_email_html, render_plain, render_subject
-from bot.smtp import SmtpConfig, sanitize
+from bot.smtp import SmtpConfig, SmtpError, SmtpFailure, connect
 from bot.unsubscribe import UnsubscribeTokens
 from storage.deliveries import PendingDelivery
 from storage.mailings import Mailing
+from storage.statuses import Channel
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,6 @@ def _refusal(exc: aiosmtplib.SMTPResponseException) -> Literal["sender", "mailbo
     return "mailbox" if exc.code in _BOUNCE_CODES else "other"
 
 
-def _scrubbed(cfg: SmtpConfig, text: str) -> str:
-    """An error text for the journal and the log: the password (as typed or as AUTH
-    encodes it) masked, one line, bounded. Servers and exceptions may quote it."""
-    return short(sanitize(text, cfg.secrets()))
-
-
 def _image_subtype(path: str) -> str:
     """The MIME subtype of a stored image by its extension (images are JPEG or PNG)."""
     suffix = Path(path).suffix.lower().lstrip(".")
@@ -98,50 +92,37 @@ def _image_subtype(path: str) -> str:
     )
 
 
+# What the pool does when a connection cannot be opened, by kind. The admin must act
+# on these (retrying will not help), so the channel pauses at once; anything else
+# (unreachable, a drop, a timeout) counts towards pausing like a failed send.
+_FATAL: dict[SmtpFailure, tuple[str, str]] = {
+    SmtpFailure.NO_STARTTLS: ("no_starttls", "the server no longer offers STARTTLS"),
+    SmtpFailure.AUTH_NOT_SUPPORTED: ("auth_not_supported", "the server no longer offers a login"),
+    SmtpFailure.AUTH_FAILED: ("auth_failed", "the SMTP server refused the login"),
+    SmtpFailure.CERT_INVALID: ("cert_invalid", "the SMTP server's certificate is not valid"),
+}
+
+
 async def open_connection(cfg: SmtpConfig) -> aiosmtplib.SMTP:
-    """A logged-in SMTP connection as the settings say; ChannelDown when it cannot be had."""
-    client = aiosmtplib.SMTP(
-        hostname=cfg.host,
-        port=cfg.port,
-        use_tls=cfg.security == "tls",
-        start_tls=False,
-        validate_certs=cfg.validate_certs,
-        tls_context=cfg.tls_context,
-        timeout=cfg.timeout,
-    )
+    """A logged-in SMTP connection as the settings say (bot.smtp.connect, as the settings
+    check opens one); ChannelDown when it cannot be had."""
     try:
-        await client.connect()
-        await client.ehlo()
-        if cfg.security == "starttls":
-            if not client.supports_extension("starttls"):
-                raise ChannelDown("no_starttls", "the server no longer offers STARTTLS", fatal=True)
-            await client.starttls()
-            await client.ehlo()
-        if cfg.username:
-            password = cfg.password.get_secret_value() if cfg.password else ""
-            await client.login(cfg.username, password)
-    except ChannelDown:
-        client.close()
-        raise
-    except aiosmtplib.SMTPAuthenticationError as exc:
-        client.close()
-        text = _scrubbed(cfg, f"the SMTP server refused the login: {exc.code} {exc.message}")
-        raise ChannelDown("auth_failed", text, fatal=True) from None
-    except ssl.SSLCertVerificationError as exc:
-        client.close()
-        text = _scrubbed(cfg, f"the SMTP server's certificate is not valid: {exc.verify_message}")
-        raise ChannelDown("cert_invalid", text, fatal=True) from None
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        client.close()
-        text = f"cannot connect to {cfg.host}:{cfg.port}: {type(exc).__name__}: {exc}"
-        raise ChannelDown("smtp_unreachable", _scrubbed(cfg, text)) from None
-    return client
+        return await connect(cfg)
+    except SmtpError as error:
+        fatal = _FATAL.get(error.failure)
+        if fatal is not None:
+            code, text = fatal
+            if error.failure != SmtpFailure.NO_STARTTLS and error.result.detail:
+                text = f"{text}: {error.result.detail}"
+            raise ChannelDown(code, short(text), fatal=True) from None
+        text = short(f"cannot connect to {cfg.host}:{cfg.port}: {error.raised}")
+        raise ChannelDown("smtp_unreachable", text) from None
 
 
 class EmailSender:
     """Sends one mailing to guests' mailboxes over `workers` kept-open connections."""
 
-    channel = "email"
+    channel: str = Channel.EMAIL
 
     def __init__(
         self,
@@ -166,9 +147,8 @@ class EmailSender:
         self.bot_username = bot_username
         self._clients: list[aiosmtplib.SMTP | None] = [None] * workers
         self._image: bytes | None = None
-        domain = config.sender_email.rsplit("@", 1)[-1] if config else "localhost"
-        self.domain = domain
-        self.image_cid = f"mailing-{mailing.id}-image@{domain}" if mailing.image_path else None
+        self.domain = config.domain if config else "localhost"
+        self.image_cid = f"mailing-{mailing.id}-image@{self.domain}" if mailing.image_path else None
         self.connects = 0
 
     async def ready(self, slot: int) -> None:
@@ -230,7 +210,7 @@ class EmailSender:
             raw, message_id = self.message_bytes(row)
         except (ValueError, UnicodeError) as exc:
             text = f"the email cannot be built: {exc}"
-            return Result("failed", "bad_message", _scrubbed(self.config, text))
+            return Result("failed", "bad_message", short(self.config.scrub(text)))
         tries = 0
         while True:
             step = Step()
@@ -244,7 +224,7 @@ class EmailSender:
                 return Result("pending", exc.code, exc.text, channel_failure=True)
             except aiosmtplib.SMTPResponseException as exc:
                 stage = step.name
-                answer = sanitize(f"{exc.code} {exc.message}", self.config.secrets())
+                answer = self.config.scrub(f"{exc.code} {exc.message}")
                 await self._reset(slot)
                 if 400 <= exc.code < 500:
                     tries += 1
@@ -265,7 +245,7 @@ class EmailSender:
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 stage = step.name
                 self._drop(slot)
-                detail = sanitize(f"{type(exc).__name__}: {exc}", self.config.secrets())
+                detail = self.config.scrub(f"{type(exc).__name__}: {exc}")
                 if stage == "data":
                     text = f"the connection broke while the email was handed over ({detail})"
                     text = short(f"{text}; it may have arrived")
