@@ -1,8 +1,9 @@
-"""The SMTP failure texts for features outside /settings (a mailing's test email explains a
-failure in the same words). They live in handlers/settings/views.py; import them from there."""
+"""Where a mailing's test email (handlers/new_mailing) finds the words for an SMTP failure,
+the same as /settings uses. They live in handlers/settings/views.py: new code imports from
+there, and this module goes once nothing imports it."""
 
 from __future__ import annotations
 
-from handlers.settings.views import failure_reason, show_overview
+from handlers.settings.views import failure_reason
 
-__all__ = ["failure_reason", "show_overview"]
+__all__ = ["failure_reason"]
