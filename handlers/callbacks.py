@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 
-class MenuCb(CallbackData, prefix="menu"):
-    """Main menu entries: guests, language, help."""
+class MenuAction(StrEnum):
+    """A main menu entry (the value is what the button carries)."""
 
-    action: str
+    NEW = "new"
+    HISTORY = "history"
+    GUESTS = "guests"
+    SETTINGS = "settings"
+    LANGUAGE = "language"
+    HELP = "help"
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    """A main menu entry; each action has its own handler in handlers/menu.py."""
+
+    action: MenuAction
 
 
 class GuestsCb(CallbackData, prefix="gst"):
@@ -34,7 +47,13 @@ class LangCb(CallbackData, prefix="lang"):
     locale: str
 
 
-class NavCb(CallbackData, prefix="nav"):
-    """Dialog navigation: cancel (and back, where a dialog has steps)."""
+class NavAction(StrEnum):
+    """Navigation shared by dialogs without steps of their own."""
 
-    action: str
+    CANCEL = "cancel"
+
+
+class NavCb(CallbackData, prefix="nav"):
+    """Dialog navigation: cancel, wherever a dialog offers it."""
+
+    action: NavAction

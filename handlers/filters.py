@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 
 class IsAdmin(Filter):
@@ -12,6 +12,16 @@ class IsAdmin(Filter):
 
     async def __call__(self, event: TelegramObject, is_admin: bool = False) -> bool:
         return is_admin
+
+
+class ButtonMessage(Filter):
+    """A button whose message the bot can still answer and edit; the handler gets it as
+    `message` (a message too old for Telegram to give back does not match)."""
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Message]:
+        if isinstance(query.message, Message):
+            return {"message": query.message}
+        return False
 
 
 def admin_router(name: str) -> Router:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -15,13 +17,13 @@ from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
-from handlers.callbacks import LangCb, MenuCb, NavCb
-from handlers.filters import admin_router
+from handlers.callbacks import LangCb, MenuAction, MenuCb, NavAction, NavCb
+from handlers.filters import ButtonMessage, admin_router
 from handlers.guests import show_overview
 from handlers.history import show_history
 from handlers.keyboards import languages, main_menu
 from handlers.new_mailing import start_new
-from handlers.settings_views import show_overview as show_settings
+from handlers.settings.views import show_overview as show_settings
 from storage.audit import AuditLog
 from storage.prefs import AdminPrefsRepository
 
@@ -77,30 +79,49 @@ async def on_language(message: Message) -> None:
     await message.answer(_("Choose the interface language:"), reply_markup=languages())
 
 
-async def on_menu(
+# Main menu buttons: one handler per entry (MenuAction), each acknowledging the press first.
+
+
+async def on_menu_new(
+    query: CallbackQuery, message: Message, state: FSMContext, mailings: MailingService
+) -> None:
+    await query.answer()
+    await start_new(message, state, mailings)
+
+
+async def on_menu_history(query: CallbackQuery, message: Message, mailings: MailingService) -> None:
+    await query.answer()
+    await show_history(message, mailings)
+
+
+async def on_menu_guests(query: CallbackQuery, message: Message, guests: GuestService) -> None:
+    await query.answer()
+    await show_overview(message, guests)
+
+
+async def on_menu_settings(
     query: CallbackQuery,
-    callback_data: MenuCb,
-    guests: GuestService,
-    state: FSMContext,
-    mailings: MailingService,
+    message: Message,
     mailing_settings: MailingSettingsService,
     settings: Settings,
 ) -> None:
     await query.answer()
-    if not isinstance(query.message, Message):
-        return
-    if callback_data.action == "language":
-        await query.message.answer(_("Choose the interface language:"), reply_markup=languages())
-    elif callback_data.action == "help":
-        await query.message.answer(help_text())
-    elif callback_data.action == "guests":
-        await show_overview(query.message, guests)
-    elif callback_data.action == "new":
-        await start_new(query.message, state, mailings)
-    elif callback_data.action == "history":
-        await show_history(query.message, mailings)
-    elif callback_data.action == "settings":
-        await show_settings(query.message, mailing_settings, settings)
+    await show_settings(message, mailing_settings, settings)
+
+
+async def on_menu_language(query: CallbackQuery, message: Message) -> None:
+    await query.answer()
+    await message.answer(_("Choose the interface language:"), reply_markup=languages())
+
+
+async def on_menu_help(query: CallbackQuery, message: Message) -> None:
+    await query.answer()
+    await message.answer(help_text())
+
+
+async def on_menu_gone(query: CallbackQuery) -> None:
+    """A menu button whose message Telegram no longer gives back: nothing to answer under."""
+    await query.answer()
 
 
 async def on_language_chosen(
@@ -133,7 +154,18 @@ def create_router() -> Router:
     router.message.register(on_help, Command("help"))
     router.message.register(on_cancel, Command("cancel"))
     router.message.register(on_language, Command("language"))
-    router.callback_query.register(on_cancel_button, NavCb.filter(F.action == "cancel"))
-    router.callback_query.register(on_menu, MenuCb.filter())
+    router.callback_query.register(on_cancel_button, NavCb.filter(F.action == NavAction.CANCEL))
+    entries: dict[MenuAction, Callable[..., Awaitable[None]]] = {
+        MenuAction.NEW: on_menu_new,
+        MenuAction.HISTORY: on_menu_history,
+        MenuAction.GUESTS: on_menu_guests,
+        MenuAction.SETTINGS: on_menu_settings,
+        MenuAction.LANGUAGE: on_menu_language,
+        MenuAction.HELP: on_menu_help,
+    }
+    assert set(entries) == set(MenuAction), "every menu entry needs its handler"
+    for action, handler in entries.items():
+        router.callback_query.register(handler, MenuCb.filter(F.action == action), ButtonMessage())
+    router.callback_query.register(on_menu_gone, MenuCb.filter())
     router.callback_query.register(on_language_chosen, LangCb.filter())
     return router

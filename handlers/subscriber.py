@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import (
     KICKED,
     ChatMemberUpdatedFilter,
@@ -176,7 +177,7 @@ async def on_blocked(event: ChatMemberUpdated, guests: GuestService) -> None:
 
 def create_router() -> Router:
     router = Router(name="subscriber")
-    private = F.chat.type == "private"
+    private = F.chat.type == ChatType.PRIVATE
     router.message.register(
         on_unsubscribe_link,
         CommandStart(deep_link=True, magic=F.args.startswith(PAYLOAD_PREFIX)),

@@ -6,51 +6,78 @@ from __future__ import annotations
 from html import escape
 
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService
 from bot.validators import InputError, parse_email
-from handlers.settings_callbacks import SmtpFormCb
-from handlers.settings_views import (
+from handlers.settings.dialog import take_button
+from handlers.settings.states import FormStep
+from handlers.settings.views import (
     address_keyboard,
     failure_keyboard,
     failure_reason,
     reason_text,
     show_overview,
 )
+from storage.mailing_settings import SmtpSettings
+
+# ------------------------------------------------------------------ buttons (FormStep.TEST)
 
 
-class EmailTestForm(StatesGroup):
-    """Sending a test email: the address to send it to."""
-
-    address = State()
-
-
-async def on_test_button(
+async def on_test_cancel(
+    query: CallbackQuery,
     message: Message,
     state: FSMContext,
-    callback_data: SmtpFormCb,
     mailing_settings: MailingSettingsService,
     settings: Settings,
-    query: CallbackQuery,
 ) -> None:
-    """The test email's buttons: to the sender's mailbox, try again, cancel."""
-    if callback_data.action == "cancel":
-        await state.clear()
-        await show_overview(message, mailing_settings, settings)
-        return
+    """Cancel: back to the /settings page."""
+    await take_button(query, message)
+    await state.clear()
+    await show_overview(message, mailing_settings, settings)
+
+
+async def on_test_to_sender(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    """The "Send to <sender>" button: the test email to the sender's own mailbox."""
+    await take_button(query, message)
+    smtp = await _smtp_in_force(message, state, mailing_settings)
+    if smtp is not None:
+        await send_test(message, state, smtp.sender_email, mailing_settings, query.from_user.id)
+
+
+async def on_test_retry(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    """Try again: the test email once more, to the address it last went to."""
+    await take_button(query, message)
+    smtp = await _smtp_in_force(message, state, mailing_settings)
+    if smtp is not None:
+        to = str((await state.get_data()).get("test_to") or smtp.sender_email)
+        await send_test(message, state, to, mailing_settings, query.from_user.id)
+
+
+async def _smtp_in_force(
+    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
+) -> SmtpSettings | None:
+    """The SMTP settings a test email goes through; without any, the dialog ends and says so."""
     smtp = (await mailing_settings.current()).smtp
     if smtp is None:
         await state.clear()
         await message.answer(_("Set up and verify the SMTP server first."))
-        return
-    to = smtp.sender_email
-    if callback_data.action == "retry":
-        to = str((await state.get_data()).get("test_to") or to)
-    await send_test(message, state, to, mailing_settings, query.from_user.id)
+    return smtp
+
+
+# ------------------------------------------------------------------ the address and the email
 
 
 async def on_test_address(
@@ -113,5 +140,5 @@ async def send_test(
     )
     await status.edit_text(
         "❌ " + _("The test email was not sent: {reason}").format(reason=reason),
-        reply_markup=failure_keyboard("test"),
+        reply_markup=failure_keyboard(FormStep.TEST),
     )

@@ -1,0 +1,52 @@
+"""Callback data factories of /settings (each payload well under Telegram's 64 bytes).
+
+The actions' values are what buttons already sent to chats carry: never rename them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+from handlers.settings.states import FormStep
+
+
+class OverviewAction(StrEnum):
+    """A button of the /settings page."""
+
+    SMTP = "smtp"  # set up or change the SMTP server
+    TEST = "test"  # send a test email
+    EMAIL_ON = "email_on"
+    EMAIL_OFF = "email_off"
+    TG_ON = "tg_on"
+    TG_OFF = "tg_off"
+
+
+class SettingsCb(CallbackData, prefix="cfg"):
+    """/settings overview: edit the SMTP server, send a test email, switch a channel."""
+
+    action: OverviewAction
+
+
+class FormAction(StrEnum):
+    """A button of the SMTP form or the test email dialog."""
+
+    SET = "set"  # a choice: the security mode or the usual port, in `value`
+    CLEAR = "clear"  # no login / no sender name
+    LOGIN = "login"  # the login is the sender address
+    SKIP = "skip"  # keep the current value
+    BACK = "back"
+    CANCEL = "cancel"
+    SAVE = "save"
+    RETRY = "retry"  # after a failed check or test email
+    EDIT = "edit"  # after a failed check: change the settings
+    TO_SENDER = "to_sender"  # the test email to the sender's own mailbox
+
+
+class SmtpFormCb(CallbackData, prefix="smtp"):
+    """A button of a settings dialog, tied to the step it was shown in (stale ones refused)."""
+
+    step: FormStep
+    action: FormAction
+    value: str = ""

@@ -1,0 +1,94 @@
+"""The /settings dialogs' mechanics: the SMTP form's step machine, its draft, asking a step,
+and what every dialog button goes through (the step check, then acknowledging the press).
+
+The draft lives in the FSM data (the password only as ciphertext).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot.mailing_settings import SmtpDraft
+from handlers.settings.callbacks import SmtpFormCb
+from handlers.settings.states import ORDER, STATE_OF_STEP, FormStep, step_of_state
+from handlers.settings.views import step_keyboard, step_prompt
+
+# ------------------------------------------------------------------ step machine
+
+
+def next_step(step: FormStep, draft: SmtpDraft) -> FormStep:
+    """The step after `step`; the password is asked only when there is a login."""
+    if step == ORDER[-1]:
+        return FormStep.CONFIRM
+    following = ORDER[ORDER.index(step) + 1]
+    if following is FormStep.PASSWORD and not draft.username:
+        return next_step(FormStep.PASSWORD, draft)
+    return following
+
+
+def previous_step(step: FormStep, draft: SmtpDraft) -> FormStep | None:
+    """The step before `step` (None before the first one)."""
+    index = len(ORDER) if step is FormStep.CONFIRM else ORDER.index(step)
+    if index == 0:
+        return None
+    before = ORDER[index - 1]
+    if before is FormStep.PASSWORD and not draft.username:
+        return previous_step(FormStep.PASSWORD, draft)
+    return before
+
+
+async def load_draft(state: FSMContext) -> SmtpDraft:
+    """The draft kept in the FSM data."""
+    return SmtpDraft.from_data((await state.get_data()).get("draft") or {})
+
+
+async def store_draft(state: FSMContext, draft: SmtpDraft) -> None:
+    """Keep the draft in the FSM data (JSON; the password only as ciphertext)."""
+    await state.update_data(draft=draft.to_data())
+
+
+async def ask(
+    target: Message, state: FSMContext, step: FormStep, draft: SmtpDraft, error: str | None = None
+) -> None:
+    """Enter a step and ask its question; a refusal reason goes first when there is one."""
+    await state.set_state(STATE_OF_STEP[step])
+    text = step_prompt(step, draft)
+    if error:
+        text = f"❗ {error}\n\n{text}"
+    await target.answer(text, reply_markup=step_keyboard(step, draft))
+
+
+# ------------------------------------------------------------------ dialog buttons
+
+
+class AtStep(Filter):
+    """A button of `dialog` shown at the step the dialog is at now. The handler gets that
+    `step` and the `message` the button is under; a button from an earlier step does not match
+    (nor one whose message Telegram no longer gives back)."""
+
+    def __init__(self, dialog: type[StatesGroup]) -> None:
+        self.dialog = dialog
+
+    async def __call__(
+        self, query: CallbackQuery, callback_data: SmtpFormCb, raw_state: str | None = None
+    ) -> bool | dict[str, object]:
+        step = step_of_state(raw_state)
+        if raw_state not in self.dialog or step is None or callback_data.step != step:
+            return False
+        if not isinstance(query.message, Message):
+            return False
+        return {"step": step, "message": query.message}
+
+
+async def take_button(query: CallbackQuery, message: Message) -> None:
+    """Acknowledge a dialog button and take its keyboard away, so a second press cannot
+    repeat the action."""
+    await query.answer()
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=None)

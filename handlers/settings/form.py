@@ -1,0 +1,268 @@
+"""/settings → SMTP server: the form's typed values and buttons, then save and verify.
+
+"Save and verify" puts the draft in force only when the server accepts it. Each button
+action (FormAction) has its own handler; they run only at the step the button was shown in
+(AtStep), after the press is acknowledged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from html import escape
+
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.mailing_settings import MailingSettingsService, SmtpDraft
+from bot.validators import (
+    InputError,
+    parse_email,
+    parse_host,
+    parse_password,
+    parse_port,
+    parse_sender_name,
+    parse_username,
+)
+from handlers.settings.callbacks import SmtpFormCb
+from handlers.settings.dialog import (
+    ask,
+    load_draft,
+    next_step,
+    previous_step,
+    store_draft,
+    take_button,
+)
+from handlers.settings.states import FormStep, step_of_state
+from handlers.settings.views import (
+    failure_keyboard,
+    failure_reason,
+    reason_text,
+    seconds_text,
+    show_overview,
+)
+from storage.mailing_settings import SECURITY_MODES
+
+# The steps answered by typing, and how each typed value is checked.
+PARSERS: dict[FormStep, Callable[[str], str | int]] = {
+    FormStep.HOST: parse_host,
+    FormStep.PORT: parse_port,
+    FormStep.USERNAME: parse_username,
+    FormStep.SENDER_EMAIL: parse_email,
+    FormStep.SENDER_NAME: parse_sender_name,
+}
+
+
+async def _current_step(state: FSMContext) -> FormStep:
+    """The step the form is at (the handlers' state filters guarantee there is one)."""
+    step = step_of_state(await state.get_state())
+    assert step is not None
+    return step
+
+
+async def _advance(message: Message, state: FSMContext, step: FormStep, draft: SmtpDraft) -> None:
+    """Keep the draft and ask the step after `step`."""
+    await store_draft(state, draft)
+    await ask(message, state, next_step(step, draft), draft)
+
+
+# ------------------------------------------------------------------ typed values
+
+
+async def on_value(message: Message, state: FSMContext) -> None:
+    """A typed value for the current step: checked, kept in the draft, next step."""
+    step = await _current_step(state)
+    draft = await load_draft(state)
+    try:
+        value = PARSERS[step](message.text or "")
+    except InputError as exc:
+        await ask(message, state, step, draft, error=reason_text(exc.reason))
+        return
+    await _advance(message, state, step, draft.replace(**{step.value: value}))
+
+
+async def on_password(
+    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
+) -> None:
+    """The password: deleted from the chat at once, encrypted into the draft, never echoed."""
+    if message.text is None:
+        draft = await load_draft(state)
+        await ask(message, state, FormStep.PASSWORD, draft, error=_("Send the password as text."))
+        return
+    try:
+        await message.delete()
+        notice = _("🔒 I deleted your message with the password from the chat.")
+    except TelegramAPIError:
+        notice = _("⚠️ I could not delete your message with the password: please delete it.")
+    draft = await load_draft(state)
+    try:
+        sealed = mailing_settings.seal_password(parse_password(message.text))
+    except InputError as exc:
+        await message.answer(notice)
+        await ask(message, state, FormStep.PASSWORD, draft, error=reason_text(exc.reason))
+        return
+    draft = draft.replace(password_encrypted=sealed)
+    await store_draft(state, draft)
+    await message.answer(notice + "\n" + _("The password is kept encrypted."))
+    await ask(message, state, next_step(FormStep.PASSWORD, draft), draft)
+
+
+async def on_use_buttons(message: Message, state: FSMContext) -> None:
+    """Typed text where a button is expected: say so and ask again."""
+    step = await _current_step(state)
+    await ask(message, state, step, await load_draft(state), error=_("Use the buttons below."))
+
+
+# ------------------------------------------------------------------ buttons
+
+
+async def on_cancel(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """Cancel: the draft is dropped, the settings in force stay."""
+    await take_button(query, message)
+    await state.clear()
+    await message.answer(_("Editing cancelled. The settings in force did not change."))
+    await show_overview(message, mailing_settings, settings)
+
+
+async def on_back(
+    query: CallbackQuery,
+    message: Message,
+    step: FormStep,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """Back: the previous step, or the /settings page from the first one."""
+    await take_button(query, message)
+    draft = await load_draft(state)
+    before = previous_step(step, draft)
+    if before is None:
+        await state.clear()
+        await show_overview(message, mailing_settings, settings)
+    else:
+        await ask(message, state, before, draft)
+
+
+async def on_skip(
+    query: CallbackQuery, message: Message, step: FormStep, state: FSMContext
+) -> None:
+    """Keep the current value and go on."""
+    await take_button(query, message)
+    draft = await load_draft(state)
+    await ask(message, state, next_step(step, draft), draft)
+
+
+async def on_set(
+    query: CallbackQuery,
+    callback_data: SmtpFormCb,
+    message: Message,
+    step: FormStep,
+    state: FSMContext,
+) -> None:
+    """A choice button: the security mode, or the usual port for it."""
+    await take_button(query, message)
+    draft = await load_draft(state)
+    if step is FormStep.SECURITY:
+        mode = next((m for m in SECURITY_MODES if m == callback_data.value), None)
+        draft = draft.replace(security=mode) if mode else draft
+    elif step is FormStep.PORT:
+        with contextlib.suppress(InputError):
+            draft = draft.replace(port=parse_port(callback_data.value))
+    await _advance(message, state, step, draft)
+
+
+async def on_clear(
+    query: CallbackQuery, message: Message, step: FormStep, state: FSMContext
+) -> None:
+    """The "No login" button (the password goes with it) or "No name"."""
+    await take_button(query, message)
+    draft = await load_draft(state)
+    if step is FormStep.USERNAME:
+        draft = draft.replace(username=None, password_encrypted=None)
+    elif step is FormStep.SENDER_NAME:
+        draft = draft.replace(sender_name=None)
+    await _advance(message, state, step, draft)
+
+
+async def on_login(
+    query: CallbackQuery, message: Message, step: FormStep, state: FSMContext
+) -> None:
+    """The "Use <login>" button: the login, a mailbox address, becomes the sender address."""
+    await take_button(query, message)
+    draft = await load_draft(state)
+    if step is FormStep.SENDER_EMAIL and draft.username:
+        with contextlib.suppress(InputError):
+            draft = draft.replace(sender_email=parse_email(draft.username))
+    await _advance(message, state, step, draft)
+
+
+async def on_edit(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    """After a failed check, "Change the settings": the form again from the first step."""
+    await take_button(query, message)
+    await ask(message, state, FormStep.HOST, await load_draft(state))
+
+
+async def on_save(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """Save and verify, or Try again after a failed check."""
+    await take_button(query, message)
+    draft = await load_draft(state)
+    await _save(message, state, draft, mailing_settings, settings, query.from_user.id)
+
+
+async def _save(
+    message: Message,
+    state: FSMContext,
+    draft: SmtpDraft,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    user_id: int,
+) -> None:
+    """Save = verify: the draft goes in force only if the server accepts it."""
+    missing = draft.missing()
+    if missing:
+        first = FormStep(missing[0])
+        await ask(message, state, first, draft, error=_("This value is required."))
+        return
+    assert draft.host and draft.port and draft.security and draft.sender_email
+    status = await message.answer(
+        _("⏳ Checking {server}… This takes up to {seconds} s.").format(
+            server=escape(f"{draft.host}:{draft.port}"),
+            seconds=seconds_text(mailing_settings.smtp_timeout),
+        )
+    )
+    result = await mailing_settings.save_and_verify(draft, user_id)
+    if result.ok:
+        await state.clear()
+        await status.edit_text("✅ " + _("Mailing settings saved and verified"))
+        await show_overview(message, mailing_settings, settings)
+        return
+    reason = failure_reason(
+        result,
+        host=draft.host,
+        port=draft.port,
+        security=draft.security,
+        sender=draft.sender_email,
+        timeout=mailing_settings.smtp_timeout,
+    )
+    await status.edit_text(
+        "❌ "
+        + _("The settings could not be verified: {reason}").format(reason=reason)
+        + "\n"
+        + _("The settings in force did not change."),
+        reply_markup=failure_keyboard(FormStep.CONFIRM),
+    )

@@ -1,0 +1,117 @@
+"""/settings page: the command, and its buttons — edit the SMTP server, send a test email,
+switch a channel. One handler per button (OverviewAction)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.mailing_settings import MailingSettingsService, SmtpDraft
+from handlers.settings.callbacks import OverviewAction, SettingsCb
+from handlers.settings.dialog import ask
+from handlers.settings.states import EmailTestForm, FormStep
+from handlers.settings.views import (
+    address_keyboard,
+    overview_keyboard,
+    overview_text,
+    show_overview,
+)
+
+
+async def on_settings(
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """/settings: leave any dialog and show the current mailing settings."""
+    await state.clear()
+    await show_overview(message, mailing_settings, settings)
+
+
+async def on_edit_smtp(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    """Set up or change the SMTP server: the form, starting from the settings in force."""
+    await query.answer()
+    draft = SmtpDraft.from_settings((await mailing_settings.current()).smtp)
+    await state.set_data({"draft": draft.to_data()})
+    await ask(message, state, FormStep.HOST, draft)
+
+
+async def on_test_email(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    """Send a test email: ask for the address (the sender's own mailbox is one tap)."""
+    smtp = (await mailing_settings.current()).smtp
+    if smtp is None:
+        await query.answer(_("Set up and verify the SMTP server first."), show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(EmailTestForm.address)
+    await state.set_data({})
+    await message.answer(
+        _("Type the email address to send a test email to."),
+        reply_markup=address_keyboard(smtp.sender_email),
+    )
+
+
+async def on_email_switch(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    message: Message,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """Turn Email on or off: refused without verified SMTP settings."""
+    on = callback_data.action is OverviewAction.EMAIL_ON
+    refusal = await mailing_settings.set_email_enabled(on, query.from_user.id)
+    if refusal is not None:
+        await query.answer(
+            _("Email can be turned on only after the SMTP settings are saved and verified."),
+            show_alert=True,
+        )
+        return
+    await query.answer(_("Email is on.") if on else _("Email is off."))
+    await _refresh_overview(message, mailing_settings, settings)
+
+
+async def on_telegram_switch(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    message: Message,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """Turn Telegram on or off."""
+    on = callback_data.action is OverviewAction.TG_ON
+    await mailing_settings.set_telegram_enabled(on, query.from_user.id)
+    await query.answer(_("Telegram is on.") if on else _("Telegram is off."))
+    await _refresh_overview(message, mailing_settings, settings)
+
+
+async def on_page_gone(query: CallbackQuery) -> None:
+    """A button of a /settings page Telegram no longer gives back: nothing to answer under."""
+    await query.answer()
+
+
+async def _refresh_overview(
+    target: Message, mailing_settings: MailingSettingsService, settings: Settings
+) -> None:
+    """Redraw the /settings page in place after a switch."""
+    current = await mailing_settings.current()
+    with contextlib.suppress(TelegramBadRequest):
+        await target.edit_text(
+            overview_text(current, settings), reply_markup=overview_keyboard(current)
+        )
