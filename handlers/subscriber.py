@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
@@ -29,6 +30,8 @@ from bot.unsubscribe import PAYLOAD_PREFIX, UnsubscribeTokens
 from handlers.formatting import quote
 
 log = logging.getLogger(__name__)
+# A guest pressing forged buttons could flood the log: one line per user per window.
+REFUSAL_LOG_WINDOW = 300.0
 
 
 def share_phone_keyboard() -> ReplyKeyboardMarkup:
@@ -164,10 +167,30 @@ async def on_other(message: Message, guests: GuestService) -> None:
     )
 
 
-async def on_foreign_button(query: CallbackQuery) -> None:
-    """A button press from someone who is not an admin: refuse, change nothing."""
-    log.warning("refused a button press from non-admin user %s", query.from_user.id)
-    await query.answer(_("This button is not available to you."), show_alert=True)
+class ForeignButtons:
+    """Refuses button presses from non-admins; logs them at most once per user per window."""
+
+    def __init__(self) -> None:
+        self.logged: dict[int, float] = {}
+
+    async def refuse(self, query: CallbackQuery) -> None:
+        """A button press from someone who is not an admin: refuse, change nothing."""
+        self._log(query.from_user.id)
+        await query.answer(_("This button is not available to you."), show_alert=True)
+
+    def _log(self, user_id: int) -> None:
+        now = time.monotonic()
+        if now - self.logged.get(user_id, -REFUSAL_LOG_WINDOW) < REFUSAL_LOG_WINDOW:
+            return
+        if len(self.logged) > 10_000:  # forget users whose window has passed
+            for old in [u for u, at in self.logged.items() if now - at >= REFUSAL_LOG_WINDOW]:
+                del self.logged[old]
+        self.logged[user_id] = now
+        log.warning(
+            "refused a button press from non-admin user %s (more within %d s not logged)",
+            user_id,
+            REFUSAL_LOG_WINDOW,
+        )
 
 
 async def on_blocked(event: ChatMemberUpdated, guests: GuestService) -> None:
@@ -187,7 +210,7 @@ def create_router() -> Router:
     router.message.register(on_stop, Command("stop"), private)
     router.message.register(on_contact, F.contact, private)
     router.message.register(on_other, private)
-    router.callback_query.register(on_foreign_button)
+    router.callback_query.register(ForeignButtons().refuse)
     router.my_chat_member.register(
         on_blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED), private
     )

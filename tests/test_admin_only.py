@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 
 import pytest
@@ -125,3 +126,15 @@ async def test_the_same_button_works_for_an_admin(bot: RunningBot) -> None:
     bot.api.press_button(ADMIN, "gst:export")
     await bot.settle()
     assert bot.documents_to(ADMIN), "the admin's export produced no document"
+
+
+async def test_a_stranger_pressing_forged_buttons_cannot_flood_the_log(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.say(STRANGER, "/start")
+    with caplog.at_level(logging.WARNING, logger="handlers.subscriber"):
+        for _ in range(5):
+            answer = await bot.api.answer_of(bot.api.press_button(STRANGER, "gst:export"))
+            assert answer.params.get("show_alert") is True  # each press is still refused
+    refusals = [r for r in caplog.records if "refused a button press" in r.getMessage()]
+    assert len(refusals) == 1
