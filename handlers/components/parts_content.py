@@ -99,13 +99,8 @@ class ContentSteps:
     async def on_text_skip(
         self, query: CallbackQuery, state: FSMContext, mailings: MailingService
     ) -> None:
-        await query.answer()
-        message = query_message(query)
-        if message is None:
-            return
         await state.update_data(text_html=None, no_text=True, no_image=False)
-        await message.answer(_("No text: the mailing will be the image alone."))
-        await self.host.go_next(message, state, "text", mailings)
+        await self._skipped(query, state, mailings, "text")
 
     async def on_text_other(
         self, message: Message, state: FSMContext, mailings: MailingService, bot: Bot
@@ -199,13 +194,24 @@ class ContentSteps:
                     show_alert=True,
                 )
                 return
+        await state.update_data(image_path=None, image_file_id=None, no_image=True)
+        await self._skipped(query, state, mailings, "image")
+
+    async def _skipped(
+        self, query: CallbackQuery, state: FSMContext, mailings: MailingService, step: str
+    ) -> None:
+        """Say what the mailing will be without the skipped part, and go on."""
         await query.answer()
         message = query_message(query)
         if message is None:
             return
-        await state.update_data(image_path=None, image_file_id=None, no_image=True)
-        await message.answer(_("No image: the mailing will be the text alone."))
-        await self.host.go_next(message, state, "image", mailings)
+        note = (
+            _("No text: the mailing will be the image alone.")
+            if step == "text"
+            else _("No image: the mailing will be the text alone.")
+        )
+        await message.answer(note)
+        await self.host.go_next(message, state, step, mailings)
 
     async def on_image_other(self, message: Message, state: FSMContext) -> None:
         data = await state.get_data()

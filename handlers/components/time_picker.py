@@ -8,7 +8,7 @@ quick-time buttons then go), False when the admin should try another time.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -22,7 +22,7 @@ from bot.mailings import NOW, MailingService
 from bot.parsing import TimeError, parse_time
 from handlers.components.callbacks import NmTimeCb
 from handlers.components.common import query_message
-from handlers.components.texts import time_error_text
+from handlers.components.texts import day_text, time_error_text
 
 # Called with "HH:MM" or NOW; True when the question is settled (the buttons then go).
 TimeChosen = Callable[[Message, FSMContext, str, MailingService, dict[str, Any]], Awaitable[bool]]
@@ -42,6 +42,19 @@ def time_rows(mailings: MailingService, day: date | None) -> list[list[InlineKey
             InlineKeyboardButton(text=value, callback_data=NmTimeCb(value=data_value).pack())
         )
     return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+
+
+def passed_text(at: str, day: date, now: datetime, tz: str, *, now_offered: bool) -> str:
+    """Why a time is refused: its moment on `day` is gone (`now` is the local time)."""
+    text = (
+        _(
+            "{time} on {day} has already passed: it is {now} now ({tz}). "
+            "Type a later time or press “Now”."
+        )
+        if now_offered
+        else _("{time} on {day} has already passed: it is {now} now ({tz}). Type a later time.")
+    )
+    return text.format(time=at, day=day_text(day), now=now.strftime("%H:%M"), tz=tz)
 
 
 def button_time(value: str) -> str | None:

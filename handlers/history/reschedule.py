@@ -14,7 +14,7 @@ from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message
 from handlers.components.date_picker import DatePicker
 from handlers.components.texts import day_text, moment_text
-from handlers.components.time_picker import TimePicker, button_time, time_rows
+from handlers.components.time_picker import TimePicker, button_time, passed_text, time_rows
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryCb
 from handlers.history.card import pressed_on
@@ -56,16 +56,8 @@ async def move_to(
     try:
         when = await mailings.reschedule(mailing_id, day, at)
     except MomentPassedError as passed:
-        await target.answer(
-            _(
-                "{time} on {day} has already passed: it is {now} now ({tz}). Type a later time."
-            ).format(
-                time=at,
-                day=day_text(day),
-                now=passed.now.strftime("%H:%M"),
-                tz=mailings.settings.timezone,
-            )
-        )
+        tz = mailings.settings.timezone
+        await target.answer(passed_text(at, day, passed.now, tz, now_offered=False))
         return False
     except (LookupError, ValueError):
         await state.clear()

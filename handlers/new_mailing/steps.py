@@ -13,7 +13,7 @@ from bot.mailings import NOW, Draft, MailingService, MomentPassedError
 from handlers.components.common import retire
 from handlers.components.date_picker import DatePicker
 from handlers.components.texts import day_text, segment_title
-from handlers.components.time_picker import TimePicker
+from handlers.components.time_picker import TimePicker, passed_text
 from handlers.new_mailing.callbacks import NmSegmentCb
 from handlers.new_mailing.flow import NAME_MAX, go_next, nav_row
 
@@ -87,17 +87,8 @@ async def set_time(
     try:
         mailings.moment(day, at)
     except MomentPassedError as passed:
-        await target.answer(
-            _(
-                "{time} on {day} has already passed: it is {now} now ({tz}). "
-                "Type a later time or press “Now”."
-            ).format(
-                time=at,
-                day=day_text(day),
-                now=passed.now.strftime("%H:%M"),
-                tz=mailings.settings.timezone,
-            )
-        )
+        tz = mailings.settings.timezone
+        await target.answer(passed_text(at, day, passed.now, tz, now_offered=True))
         return False
     await state.update_data(at=at)
     shown = _("now (at confirmation)") if at == NOW else at
