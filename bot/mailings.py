@@ -34,6 +34,7 @@ from bot.render import (
 )
 from bot.smtp import SmtpConfig, VerifyResult, send_one_email
 from storage.db import Database
+from storage.deliveries import Counts, DeliveryRepository
 from storage.guests import Guest
 from storage.mailing_settings import ChannelSwitches, MailingSettingsRepository
 from storage.mailings import Mailing, MailingRepository
@@ -369,6 +370,10 @@ class MailingService:
 
     async def cancel(self, mailing_id: int) -> bool:
         return await self.mailings.cancel(mailing_id)
+
+    async def delivery_counts(self, mailing_id: int) -> Counts:
+        """The mailing's delivery rows by channel and status (a card's "Resend unknown")."""
+        return await DeliveryRepository(self.mailings.db).counts(mailing_id)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.tz)

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aiogram import Router
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram import F, Router
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.engine import DeliveryEngine
 from bot.scheduler import MailingScheduler
+from handlers.components.common import query_message
+from handlers.components.confirm import ask_confirm
 from handlers.filters import admin_router
-from handlers.mailing_run_callbacks import RunCb
+from handlers.mailing_run_callbacks import RunAction, RunCb
+from storage.statuses import MailingStatus
 
 
 class MailingLike(Protocol):
@@ -37,33 +41,29 @@ class RunKeyboards:
     def controls(self, mailing_id: int, status: str, unknown: int) -> InlineKeyboardMarkup | None:
         """Pause/Cancel while running, Resume/Cancel when paused, Resend unknown when done."""
         kb = InlineKeyboardBuilder()
-        if status == "running":
-            kb.button(text=_("⏸ Pause"), callback_data=RunCb(action="pause", mailing_id=mailing_id))
-        if status == "paused":
-            kb.button(
-                text=_("▶️ Resume"), callback_data=RunCb(action="resume", mailing_id=mailing_id)
-            )
-        if status == "missed":
-            kb.button(
-                text=_("🚀 Send now"), callback_data=RunCb(action="now", mailing_id=mailing_id)
-            )
-        if status in ("running", "paused", "missed"):
-            kb.button(
-                text=_("✖️ Cancel mailing"),
-                callback_data=RunCb(action="cancel", mailing_id=mailing_id),
-            )
-        if unknown and status in ("running", "paused", "completed"):
-            kb.button(
-                text=_("🔁 Resend unknown ({count})").format(count=unknown),
-                callback_data=RunCb(action="unknown", mailing_id=mailing_id),
-            )
+
+        def button(text: str, action: RunAction) -> None:
+            kb.button(text=text, callback_data=RunCb(action=action, mailing_id=mailing_id))
+
+        if status == MailingStatus.RUNNING:
+            button(_("⏸ Pause"), RunAction.PAUSE)
+        if status == MailingStatus.PAUSED:
+            button(_("▶️ Resume"), RunAction.RESUME)
+        if status == MailingStatus.MISSED:
+            button(_("🚀 Send now"), RunAction.NOW)
+        if status in (MailingStatus.RUNNING, MailingStatus.PAUSED, MailingStatus.MISSED):
+            button(_("✖️ Cancel mailing"), RunAction.CANCEL)
+        if unknown and status in (
+            MailingStatus.RUNNING, MailingStatus.PAUSED, MailingStatus.COMPLETED,
+        ):  # fmt: skip
+            button(_("🔁 Resend unknown ({count})").format(count=unknown), RunAction.UNKNOWN)
         kb.adjust(2, 1)
         markup = kb.as_markup()
         return markup if markup.inline_keyboard else None
 
     def send_now(self, mailing_id: int) -> InlineKeyboardMarkup:
         """The "Send now" (and Cancel) buttons under a missed mailing's notice."""
-        markup = self.controls(mailing_id, "missed", 0)
+        markup = self.controls(mailing_id, MailingStatus.MISSED, 0)
         assert markup is not None
         return markup
 
@@ -73,67 +73,86 @@ def run_controls(mailing: MailingLike, unknown: int = 0) -> InlineKeyboardMarkup
     return RunKeyboards().controls(mailing.id, mailing.status, unknown)
 
 
-def _confirm(mailing_id: int) -> InlineKeyboardMarkup:
-    """Yes / No for cancelling a mailing."""
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text=_("Yes, cancel it"), callback_data=RunCb(action="cancel_yes", mailing_id=mailing_id)
+async def on_pause(query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine) -> None:
+    ok = await engine.pause(callback_data.mailing_id)
+    await query.answer(_("Paused.") if ok else _("The mailing is not running."))
+
+
+async def on_resume(query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine) -> None:
+    ok = await engine.resume(callback_data.mailing_id)
+    await query.answer(_("Resumed.") if ok else _("There is nothing to resume."))
+
+
+async def on_send_now(query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine) -> None:
+    ok = await engine.launch(callback_data.mailing_id, launched_by=query.from_user.id)
+    await query.answer(_("Sending now.") if ok else _("The mailing cannot be started now."))
+
+
+async def on_resend_unknown(
+    query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine
+) -> None:
+    count = await engine.resend_unknown(callback_data.mailing_id)
+    await query.answer(
+        _("{count} will be sent again.").format(count=count)
+        if count
+        else _("There is nothing to resend.")
     )
-    kb.button(text=_("No"), callback_data=RunCb(action="cancel_no", mailing_id=mailing_id))
-    return kb.as_markup()
 
 
-async def on_run_button(
+async def on_cancel(query: CallbackQuery, callback_data: RunCb) -> None:
+    """Cancel mailing: ask first."""
+    await query.answer()
+    message = query_message(query)
+    if message is not None:
+        mailing_id = callback_data.mailing_id
+        await ask_confirm(
+            message,
+            _("Cancel this mailing? Messages not sent yet will not be sent."),
+            yes=RunCb(action=RunAction.CANCEL_YES, mailing_id=mailing_id),
+            no=RunCb(action=RunAction.CANCEL_NO, mailing_id=mailing_id),
+            yes_text=_("Yes, cancel it"),
+            no_text=_("No"),
+        )
+
+
+async def on_cancel_confirmed(
     query: CallbackQuery,
     callback_data: RunCb,
     engine: DeliveryEngine,
     scheduler: MailingScheduler | None = None,
 ) -> None:
-    """Carry out a run control and say in a toast what happened."""
-    action, mailing_id = callback_data.action, callback_data.mailing_id
-    message = query.message if isinstance(query.message, Message) else None
-    if action == "pause":
-        ok = await engine.pause(mailing_id)
-        await query.answer(_("Paused.") if ok else _("The mailing is not running."))
-    elif action == "resume":
-        ok = await engine.resume(mailing_id)
-        await query.answer(_("Resumed.") if ok else _("There is nothing to resume."))
-    elif action == "now":
-        ok = await engine.launch(mailing_id, launched_by=query.from_user.id)
-        await query.answer(_("Sending now.") if ok else _("The mailing cannot be started now."))
-    elif action == "unknown":
-        count = await engine.resend_unknown(mailing_id)
-        await query.answer(
-            _("{count} will be sent again.").format(count=count)
-            if count
-            else _("There is nothing to resend.")
+    mailing_id = callback_data.mailing_id
+    ok = await engine.cancel(mailing_id)
+    if scheduler is not None:
+        await scheduler.sync(mailing_id)
+    await query.answer(_("Cancelled.") if ok else _("The mailing cannot be cancelled now."))
+    message = query_message(query)
+    if message is not None:
+        await message.edit_text(
+            _("The mailing is cancelled.") if ok else _("The mailing was not cancelled.")
         )
-    elif action == "cancel":
-        await query.answer()
-        if message is not None:
-            await message.answer(
-                _("Cancel this mailing? Messages not sent yet will not be sent."),
-                reply_markup=_confirm(mailing_id),
-            )
-    elif action == "cancel_yes":
-        ok = await engine.cancel(mailing_id)
-        if scheduler is not None:
-            await scheduler.sync(mailing_id)
-        await query.answer(_("Cancelled.") if ok else _("The mailing cannot be cancelled now."))
-        if message is not None:
-            await message.edit_text(
-                _("The mailing is cancelled.") if ok else _("The mailing was not cancelled.")
-            )
-    elif action == "cancel_no":
-        await query.answer()
-        if message is not None:
-            await message.edit_text(_("The mailing goes on."))
-    else:
-        await query.answer()
+
+
+async def on_cancel_declined(query: CallbackQuery) -> None:
+    await query.answer()
+    message = query_message(query)
+    if message is not None:
+        await message.edit_text(_("The mailing goes on."))
+
+
+def _on(action: RunAction) -> CallbackQueryFilter:
+    return RunCb.filter(F.action == action)
 
 
 def create_router() -> Router:
     """The run controls' router (admins only)."""
     router = admin_router("mailing_run")
-    router.callback_query.register(on_run_button, RunCb.filter())
+    c = router.callback_query
+    c.register(on_pause, _on(RunAction.PAUSE))
+    c.register(on_resume, _on(RunAction.RESUME))
+    c.register(on_send_now, _on(RunAction.NOW))
+    c.register(on_resend_unknown, _on(RunAction.UNKNOWN))
+    c.register(on_cancel, _on(RunAction.CANCEL))
+    c.register(on_cancel_confirmed, _on(RunAction.CANCEL_YES))
+    c.register(on_cancel_declined, _on(RunAction.CANCEL_NO))
     return router

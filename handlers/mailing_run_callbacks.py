@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 
+class RunAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"  # asks first
+    CANCEL_YES = "cancel_yes"
+    CANCEL_NO = "cancel_no"
+    UNKNOWN = "unknown"  # resend the rows left unknown by a crash
+    NOW = "now"  # send a missed mailing now
+
+
 class RunCb(CallbackData, prefix="run"):
-    """A control of a mailing run.
+    """A control of a mailing run."""
 
-    action: pause, resume, cancel (asks first), cancel_yes, cancel_no, unknown
-    (resend the unknown rows), now (send a missed mailing now).
-    """
-
-    action: str
+    action: RunAction
     mailing_id: int

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter, or_f
+from aiogram.filters.callback_data import CallbackQueryFilter
 
+from handlers.components.callbacks import NmChannelCb, NmModeCb, NmTimeCb
 from handlers.filters import admin_router
-from handlers.new_mailing import channels, content, control, preview, preview_email, steps
+from handlers.new_mailing import control, preview, preview_email, steps
 from handlers.new_mailing.callbacks import (
-    CalendarCb,
-    NmChannelCb,
+    NavAction,
     NmEditCb,
-    NmModeCb,
     NmNavCb,
     NmPreviewCb,
     NmSegmentCb,
-    NmTimeCb,
+    PreviewAction,
 )
 from handlers.new_mailing.control import start_new
-from handlers.new_mailing.flow import NewMailing
+from handlers.new_mailing.flow import PARTS
+from handlers.new_mailing.states import NewMailing
 
 __all__ = ["NewMailing", "create_router", "start_new"]
 
 _COMMAND = F.text.regexp(r"^/[A-Za-z0-9_]+(?:@\w+)?(?:\s|$)")
+
+
+def _nav(action: NavAction) -> CallbackQueryFilter:
+    return NmNavCb.filter(F.action == action)
+
+
+def _preview(action: PreviewAction) -> CallbackQueryFilter:
+    return NmPreviewCb.filter(F.action == action)
 
 
 def create_router() -> Router:
@@ -35,33 +44,28 @@ def create_router() -> Router:
     m.register(control.on_command_midway, StateFilter(s), _COMMAND)
     m.register(control.on_new, Command("new"))
 
-    c.register(control.on_nav, NmNavCb.filter(F.action != "last_email"), StateFilter(s))
-    c.register(control.on_nav, NmNavCb.filter(F.action.in_({"cancel", "restart"})))
+    c.register(control.on_cancel_button, _nav(NavAction.CANCEL))
+    c.register(control.on_restart, _nav(NavAction.RESTART))
+    c.register(control.on_resume, _nav(NavAction.RESUME), StateFilter(s))
+    c.register(control.on_back, _nav(NavAction.BACK), StateFilter(s))
     m.register(steps.on_name, s.name, F.text)
     c.register(steps.on_segment, NmSegmentCb.filter(), s.segment)
-    m.register(steps.on_date_typed, s.date, F.text)
-    c.register(steps.on_calendar, CalendarCb.filter(), s.date)
-    m.register(steps.on_time_typed, s.time, F.text)
-    c.register(steps.on_time_button, NmTimeCb.filter(), s.time)
-    c.register(channels.on_channel, NmChannelCb.filter(), s.channels)
-    c.register(channels.on_mode, NmModeCb.filter(), s.mode)
-    m.register(channels.on_subject, s.subject, F.text)
-    m.register(content.on_text, s.text, F.text)
-    m.register(content.on_text_other, s.text)
-    m.register(content.on_image, s.image, F.photo)
-    m.register(content.on_image, s.image, F.document)  # Pillow decides what it really is
-    m.register(content.on_image_other, s.image)
-    c.register(
-        preview.on_preview_button, NmPreviewCb.filter(), StateFilter(s.preview, s.test_email)
-    )
+    steps.DATE.register(r, s.date)
+    steps.TIME.register(r, s.time)
+    PARTS.register(r, skip=_nav(NavAction.SKIP))
+    preview_states = StateFilter(s.preview, s.test_email)
+    c.register(preview.on_confirm, _preview(PreviewAction.CONFIRM), preview_states)
+    c.register(preview.on_edit, _preview(PreviewAction.EDIT), preview_states)
+    c.register(preview.on_show, _preview(PreviewAction.SHOW), preview_states)
+    c.register(preview.on_show_new, _preview(PreviewAction.SHOW_NEW), preview_states)
+    c.register(preview.on_test, _preview(PreviewAction.TEST), preview_states)
+    c.register(preview.on_test_telegram, _preview(PreviewAction.TEST_TG), preview_states)
+    c.register(preview.on_test_email, _preview(PreviewAction.TEST_EMAIL), preview_states)
     c.register(preview.on_edit_step, NmEditCb.filter(), s.preview)
-    c.register(
-        preview_email.on_last_address, NmNavCb.filter(F.action == "last_email"), s.test_email
-    )
+    c.register(preview_email.on_last_address, _nav(NavAction.LAST_EMAIL), s.test_email)
     m.register(preview_email.on_test_address, s.test_email, F.text)
 
-    # Off-script: calendar labels, old buttons, input of the wrong kind.
-    c.register(steps.on_calendar, CalendarCb.filter(F.action == "noop"))
+    # Off-script: old buttons, input of the wrong kind.
     c.register(control.stale_button, StateFilter(s))
     finished = or_f(
         NmNavCb.filter(), NmSegmentCb.filter(), NmTimeCb.filter(), NmChannelCb.filter(),

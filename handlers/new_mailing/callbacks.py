@@ -1,14 +1,29 @@
-"""Callback data of the new-mailing conversation (each payload well under 64 bytes)."""
+"""Callback data of the new-mailing conversation (each payload well under 64 bytes).
+
+The calendar, quick times, channels and send mode are the shared components' own
+(handlers/components/callbacks.py).
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
 
-class NmNavCb(CallbackData, prefix="nmn"):
-    """Moving through the conversation: back, cancel, skip, resume, restart."""
+class NavAction(StrEnum):
+    BACK = "back"
+    CANCEL = "cancel"
+    SKIP = "skip"
+    RESUME = "resume"  # ask the current question again
+    RESTART = "restart"  # drop the unfinished draft and start over
+    LAST_EMAIL = "last_email"  # the test email to the address used last time
 
-    action: str
+
+class NmNavCb(CallbackData, prefix="nmn"):
+    """Moving through the conversation."""
+
+    action: NavAction
 
 
 class NmSegmentCb(CallbackData, prefix="nms"):
@@ -17,41 +32,37 @@ class NmSegmentCb(CallbackData, prefix="nms"):
     segment_id: int
 
 
-class CalendarCb(CallbackData, prefix="cal"):
-    """The calendar: a day picked, another month shown, today, or a label (noop)."""
-
-    action: str  # day, month, today, noop
-    year: int = 0
-    month: int = 0
-    day: int = 0
-
-
-class NmTimeCb(CallbackData, prefix="nmt"):
-    """A quick time button: "now" or HHMM."""
-
-    value: str
-
-
-class NmChannelCb(CallbackData, prefix="nmc"):
-    """Channels step: toggle a channel, an unavailable one pressed, or done."""
-
-    action: str  # toggle, off, done
-    channel: str = ""
-
-
-class NmModeCb(CallbackData, prefix="nmm"):
-    """Send mode: all, priority-telegram, priority-email."""
-
-    mode: str
+class PreviewAction(StrEnum):
+    CONFIRM = "confirm"
+    EDIT = "edit"  # the Edit menu under the preview
+    TEST = "test"  # Send test to me: the choice, or the Telegram message when there is no email
+    TEST_TG = "test_tg"
+    TEST_EMAIL = "test_email"  # ask for the address
+    SHOW = "show"  # the preview's buttons again, on the same message
+    SHOW_NEW = "show_new"  # the whole preview again
 
 
 class NmPreviewCb(CallbackData, prefix="nmp"):
-    """Preview buttons: confirm, edit, test, test_tg, test_email, show."""
+    """Preview buttons."""
 
-    action: str
+    action: PreviewAction
+
+
+class EditStep(StrEnum):
+    """The steps the preview's Edit menu goes back to (the NewMailing state names)."""
+
+    NAME = "name"
+    SEGMENT = "segment"
+    DATE = "date"
+    TIME = "time"
+    CHANNELS = "channels"
+    MODE = "mode"
+    SUBJECT = "subject"
+    TEXT = "text"
+    IMAGE = "image"
 
 
 class NmEditCb(CallbackData, prefix="nme"):
     """Jump to a step from the preview's Edit menu."""
 
-    step: str
+    step: EditStep

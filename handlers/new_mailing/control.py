@@ -8,10 +8,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.mailings import MailingService
+from handlers.components.common import query_message, retire
 from handlers.formatting import quote
 from handlers.keyboards import main_menu
-from handlers.new_mailing.callbacks import NmNavCb
-from handlers.new_mailing.content import on_image_skip, on_text_skip
+from handlers.new_mailing.callbacks import NavAction, NmNavCb
 from handlers.new_mailing.flow import previous_step, show_step, step_of
 from handlers.new_mailing.preview import show_preview
 
@@ -34,10 +34,10 @@ def step_title(step: str) -> str:
 
 def _resume_markup(*, restart: bool) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("▶️ Continue"), callback_data=NmNavCb(action="resume"))
+    kb.button(text=_("▶️ Continue"), callback_data=NmNavCb(action=NavAction.RESUME))
     if restart:
-        kb.button(text=_("🆕 Start over"), callback_data=NmNavCb(action="restart"))
-    kb.button(text=_("✖️ Cancel"), callback_data=NmNavCb(action="cancel"))
+        kb.button(text=_("🆕 Start over"), callback_data=NmNavCb(action=NavAction.RESTART))
+    kb.button(text=_("✖️ Cancel"), callback_data=NmNavCb(action=NavAction.CANCEL))
     kb.adjust(1)
     return kb.as_markup()
 
@@ -80,47 +80,42 @@ async def resume(target: Message, state: FSMContext, mailings: MailingService) -
         await show_step(target, state, step, mailings)
 
 
-async def on_nav(
-    query: CallbackQuery, callback_data: NmNavCb, state: FSMContext, mailings: MailingService
-) -> None:
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
+async def on_cancel_button(query: CallbackQuery, state: FSMContext) -> None:
+    """Cancel under a step (heard in any state: the draft may be gone already)."""
+    await query.answer(_("Cancelled."))
+    message = query_message(query)
+    if message is None:
         return
-    action = callback_data.action
-    step = step_of(await state.get_state())
-    if action == "cancel":
-        await query.answer(_("Cancelled."))
-        await message.edit_reply_markup(reply_markup=None)
-        await state.clear()
-        await message.answer(_("The mailing draft is cancelled."), reply_markup=main_menu())
-        return
-    if action == "restart":
-        await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    await state.clear()
+    await message.answer(_("The mailing draft is cancelled."), reply_markup=main_menu())
+
+
+async def on_restart(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+    """Start over: the unfinished draft is dropped."""
+    await query.answer()
+    message = query_message(query)
+    if message is not None:
         await state.clear()
         await show_step(message, state, "name", mailings)
-        return
-    if step is None:
-        await query.answer(_("This draft is finished or cancelled. /new starts a new mailing."),
-                           show_alert=True)  # fmt: skip
-        return
-    if action == "resume":
-        await query.answer()
+
+
+async def on_resume(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+    await query.answer()
+    message = query_message(query)
+    if message is not None:
         await resume(message, state, mailings)
-    elif action == "back":
-        target = previous_step(step, await state.get_data()) if step != "test_email" else "preview"
-        if target is None:
-            await query.answer(_("This is the first step."), show_alert=True)
-            return
-        await query.answer()
-        await message.edit_reply_markup(reply_markup=None)
+
+
+async def on_back(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+    step = step_of(await state.get_state()) or "name"
+    target = previous_step(step, await state.get_data()) if step != "test_email" else "preview"
+    if target is None:
+        await query.answer(_("This is the first step."), show_alert=True)
+        return
+    message = await retire(query)
+    if message is not None:
         await show_step(message, state, target, mailings)
-    elif action == "skip" and step == "text":
-        await on_text_skip(query, state, mailings)
-    elif action == "skip" and step == "image":
-        await on_image_skip(query, state, mailings)
-    else:
-        await stale_button(query, state, mailings)
 
 
 async def on_cancel_command(message: Message, state: FSMContext) -> None:
@@ -144,8 +139,9 @@ async def on_command_midway(message: Message, state: FSMContext) -> None:
 async def stale_button(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
     """A button from an earlier step: say so and ask the current question again."""
     await query.answer(_("This button belongs to an earlier step. The current question is below."))
-    if isinstance(query.message, Message):
-        await resume(query.message, state, mailings)
+    message = query_message(query)
+    if message is not None:
+        await resume(message, state, mailings)
 
 
 async def on_finished_button(query: CallbackQuery) -> None:

@@ -1,52 +1,33 @@
-"""The order of the steps (DESIGN section 5), which step comes next, and each step's question."""
+"""The order of the steps (DESIGN section 5), which step comes next, and each step's question.
+
+Steps 5-9 are the shared message parts (handlers/components/parts.py), run in this
+conversation's states through `NewMailingHost`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.state import State
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.mailings import NOW, Draft, MailingService
+from bot.mailings import Draft, MailingService
+from handlers.components import parts
+from handlers.components.calendar import calendar_rows
+from handlers.components.parts import PART_STEPS, MessageParts
+from handlers.components.states import PartsStates
+from handlers.components.texts import day_text, locale, segment_label
+from handlers.components.time_picker import time_rows
 from handlers.formatting import quote
-from handlers.new_mailing.calendar import calendar_rows
-from handlers.new_mailing.callbacks import (
-    NmChannelCb,
-    NmModeCb,
-    NmNavCb,
-    NmSegmentCb,
-    NmTimeCb,
-)
-from handlers.new_mailing.texts import (
-    channel_name,
-    day_text,
-    locale,
-    mode_name,
-    segment_label,
-    variables_help,
-)
+from handlers.new_mailing.callbacks import NavAction, NmNavCb, NmSegmentCb
+from handlers.new_mailing.states import PARTS_STATES, NewMailing
 
 NAME_MAX = 100
-SUBJECT_MAX = 200
-STEPS = ("name", "segment", "date", "time", "channels", "mode", "subject", "text", "image")
-MODES = ("all", "priority-telegram", "priority-email")
-
-
-class NewMailing(StatesGroup):
-    name = State()
-    segment = State()
-    date = State()
-    time = State()
-    channels = State()
-    mode = State()
-    subject = State()
-    text = State()
-    image = State()
-    preview = State()
-    test_email = State()
+STEPS = ("name", "segment", "date", "time", *PART_STEPS)
+_ANSWER_KEY = {"segment": "segment_id", "date": "day", "time": "at"}
 
 
 def state_of(step: str) -> State:
@@ -63,23 +44,14 @@ def step_of(state_name: str | None) -> str | None:
 
 
 def applies(step: str, draft: Draft) -> bool:
-    if step == "mode":
-        return draft.both_channels
-    if step == "subject":
-        return draft.uses_email
-    return True
+    return parts.applies(step, draft)
 
 
 def filled(step: str, data: dict[str, Any]) -> bool:
     """Whether the draft holds an answer for the step."""
-    if step == "text":
-        return bool(data.get("text_html")) or bool(data.get("no_text"))
-    if step == "image":
-        return bool(data.get("image_path")) or (
-            bool(data.get("no_image")) and bool(data.get("text_html"))
-        )
-    key = {"segment": "segment_id", "date": "day", "time": "at"}.get(step, step)
-    return bool(data.get(key))
+    if step in PART_STEPS:
+        return parts.filled(step, data)
+    return bool(data.get(_ANSWER_KEY.get(step, step)))
 
 
 def missing(data: dict[str, Any]) -> str | None:
@@ -115,85 +87,18 @@ def previous_step(current: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+def nav_button(text: str, action: NavAction) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=NmNavCb(action=action).pack())
+
+
 def nav_row(step: str, data: dict[str, Any], *, skip: bool = False) -> list[InlineKeyboardButton]:
     row = []
     if previous_step(step, data) is not None:
-        row.append(
-            InlineKeyboardButton(text=_("« Back"), callback_data=NmNavCb(action="back").pack())
-        )
+        row.append(nav_button(_("« Back"), NavAction.BACK))
     if skip:
-        row.append(
-            InlineKeyboardButton(text=_("Skip »"), callback_data=NmNavCb(action="skip").pack())
-        )
-    row.append(
-        InlineKeyboardButton(text=_("✖️ Cancel"), callback_data=NmNavCb(action="cancel").pack())
-    )
+        row.append(nav_button(_("Skip »"), NavAction.SKIP))
+    row.append(nav_button(_("✖️ Cancel"), NavAction.CANCEL))
     return row
-
-
-def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def time_buttons(mailings: MailingService, data: dict[str, Any]) -> list[InlineKeyboardButton]:
-    """ "Now" (today only) and a few round times that are still ahead."""
-    now_allowed, times = mailings.quick_times(Draft.from_data(data).day)
-    buttons = []
-    if now_allowed:
-        buttons.append(
-            InlineKeyboardButton(text=_("⚡ Now"), callback_data=NmTimeCb(value=NOW).pack())
-        )
-    for value in times:
-        data_value = value.replace(":", "")
-        buttons.append(
-            InlineKeyboardButton(text=value, callback_data=NmTimeCb(value=data_value).pack())
-        )
-    return buttons
-
-
-async def channel_rows(
-    mailings: MailingService, data: dict[str, Any]
-) -> tuple[list[list[InlineKeyboardButton]], list[str]]:
-    """Toggle buttons for the channels, unavailable ones marked; and the reasons shown."""
-    switches = await mailings.channel_switches()
-    chosen = set(data.get("channels") or [])
-    rows: list[list[InlineKeyboardButton]] = []
-    notes: list[str] = []
-    for channel, enabled in (
-        ("telegram", switches.telegram_enabled),
-        ("email", switches.email_enabled),
-    ):
-        name = channel_name(channel)
-        if not enabled:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=_("🚫 {channel} — unavailable").format(channel=name),
-                        callback_data=NmChannelCb(action="off", channel=channel).pack(),
-                    )
-                ]
-            )
-            notes.append(await unavailable_reason(mailings, channel))
-            continue
-        mark = "✅" if channel in chosen else "⬜"
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=f"{mark} {name}",
-                    callback_data=NmChannelCb(action="toggle", channel=channel).pack(),
-                )
-            ]
-        )
-    rows.append(
-        [InlineKeyboardButton(text=_("Done ✔️"), callback_data=NmChannelCb(action="done").pack())]
-    )
-    return rows, notes
-
-
-async def unavailable_reason(mailings: MailingService, channel: str) -> str:
-    if channel == "email" and not await mailings.smtp_configured():
-        return _("Email is unavailable: the SMTP server is not set up. Set it up in /settings.")
-    return _("{channel} is switched off in /settings.").format(channel=channel_name(channel))
 
 
 async def show_step(
@@ -207,23 +112,25 @@ async def show_step(
         return
     await state.set_state(state_of(step))
     data = await state.get_data()
-    text, rows = await _question(step, data, mailings)
-    skip = step == "text" or (step == "image" and bool(data.get("text_html")))
-    rows.append(nav_row(step, data, skip=skip))
-    await target.answer(text, reply_markup=_markup(rows))
+    if step in PART_STEPS:
+        text, rows = await PARTS.question(step, data, mailings)
+    else:
+        text, rows = await _question(step, data, mailings)
+    rows.append(nav_row(step, data, skip=parts.may_skip(step, data)))
+    await target.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def _question(
     step: str, data: dict[str, Any], mailings: MailingService
 ) -> tuple[str, list[list[InlineKeyboardButton]]]:
-    now = _("Current: {value}")
+    """The question of steps 1-4 (name, segment, date, time)."""
     if step == "name":
         text = _(
             "<b>New mailing</b>\nStep 1. Type a name for the mailing (up to {n} characters). "
             "Guests do not see it; it is for the history list."
         ).format(n=NAME_MAX)
         if data.get("name"):
-            text += "\n" + now.format(value=quote(data["name"]))
+            text += "\n" + _("Current: {value}").format(value=quote(data["name"]))
         return text, []
     if step == "segment":
         kb = InlineKeyboardBuilder()
@@ -243,68 +150,38 @@ async def _question(
         )
         text += "\n" + _("Times are in {tz}.").format(tz=mailings.settings.timezone)
         return text, calendar_rows(mailings.today(), locale())
-    if step == "time":
-        day = Draft.from_data(data).day
-        text = _(
-            "Step 4. At what time on {day}? Type it like 18:30 or choose below. Time zone: {tz}."
-        ).format(day=day_text(day) if day else "—", tz=mailings.settings.timezone)
-        buttons = time_buttons(mailings, data)
-        return text, [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    if step == "channels":
-        rows, notes = await channel_rows(mailings, data)
-        text = _("Step 5. Which channels? Tap to switch them on or off, then Done.")
-        return "\n".join([text, *notes]), rows
-    if step == "mode":
-        current = data.get("mode") or "all"
-        rows = [
-            [
-                InlineKeyboardButton(
-                    text=("✅ " if mode == current else "") + mode_name(mode),
-                    callback_data=NmModeCb(mode=mode).pack(),
-                )
-            ]
-            for mode in MODES
-        ]
-        text = _(
-            "Step 6. Both channels are chosen. How should they be used?\n"
-            "• All selected channels: every guest gets the mailing in each channel "
-            "that reaches them.\n"
-            "• Priority: a guest gets it in the first channel that reaches them; "
-            "the other is the fallback."
-        )
-        return text, rows
-    if step == "subject":
-        text = (
-            _("Step 7. Type the email subject: one line, up to {n} characters.").format(
-                n=SUBJECT_MAX
-            )
-            + "\n"
-            + variables_help()
-        )
-        if data.get("subject"):
-            text += "\n" + now.format(value=quote(data["subject"]))
-        return text, []
-    if step == "text":
-        text = (
-            _(
-                "Step 8. Send the text of the mailing. Bold, italic, links and other "
-                "formatting are kept."
-            )
-            + "\n"
-            + variables_help()
-            + "\n"
-            + _("Skip only if the mailing is just an image.")
-        )
-        return text, []
-    text = _("Step 9. Send an image: a photo, or a JPEG, PNG or WebP file up to 10 MB.")
-    if data.get("text_html"):
-        text += " " + _("Or skip it to send the text alone.")
-    else:
-        text += " " + _("The mailing has no text, so an image is needed.")
-    return text, []
+    day = Draft.from_data(data).day
+    text = _(
+        "Step 4. At what time on {day}? Type it like 18:30 or choose below. Time zone: {tz}."
+    ).format(day=day_text(day) if day else "—", tz=mailings.settings.timezone)
+    return text, time_rows(mailings, day)
 
 
 async def go_next(
     target: Message, state: FSMContext, current: str, mailings: MailingService
 ) -> None:
     await show_step(target, state, next_step(current, await state.get_data()), mailings)
+
+
+class NewMailingHost:
+    """The new-mailing conversation as the host of the message parts."""
+
+    states: PartsStates = PARTS_STATES
+
+    def nav_row(
+        self, step: str, data: dict[str, Any], *, skip: bool = False
+    ) -> list[InlineKeyboardButton]:
+        return nav_row(step, data, skip=skip)
+
+    async def show_step(
+        self, target: Message, state: FSMContext, step: str, mailings: MailingService
+    ) -> None:
+        await show_step(target, state, step, mailings)
+
+    async def go_next(
+        self, target: Message, state: FSMContext, current: str, mailings: MailingService
+    ) -> None:
+        await go_next(target, state, current, mailings)
+
+
+PARTS = MessageParts(NewMailingHost())

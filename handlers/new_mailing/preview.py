@@ -2,86 +2,31 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    FSInputFile,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.base import short
-from bot.mailings import Draft, MailingService, MomentPassedError, Preview
-from bot.render import (
-    TELEGRAM_CAPTION_LIMIT,
-    Recipient,
-    render_subject,
-    telegram_length,
-    telegram_text,
-)
+from bot.mailings import NOW, Draft, MailingService, MomentPassedError, Preview
+from bot.render import TELEGRAM_CAPTION_LIMIT, render_subject, telegram_text
 from bot.scheduler import MailingScheduler
+from handlers.components.common import query_message, retire
+from handlers.components.parts_preview import sample_recipient, send_draft
+from handlers.components.texts import channels_text, mode_name, moment_text, segment_title
 from handlers.formatting import quote
 from handlers.keyboards import main_menu
-from handlers.new_mailing.callbacks import NmEditCb, NmNavCb, NmPreviewCb
-from handlers.new_mailing.flow import NewMailing, applies, missing, show_step
-from handlers.new_mailing.texts import (
-    channels_text,
-    mode_name,
-    moment_text,
-    segment_title,
-)
-
-
-def sample_recipient() -> Recipient:
-    """Who the preview is shown for when the segment has no guests."""
-    return Recipient(_("Anna"), _("Smirnova"), _("Sergeevna"), Decimal("1250"))
-
-
-async def send_as_guest(
-    target: Message, rendered: str, image: str | FSInputFile | None
-) -> str | None:
-    """Send the message as guests get it; returns the photo's file_id when an image was sent.
-
-    With an image: the text as its caption when it fits (1024), else the photo and then
-    the text as a message of its own.
-    """
-    if image is None:
-        await target.answer(rendered)
-        return None
-    if telegram_length(rendered) <= TELEGRAM_CAPTION_LIMIT:
-        sent = await target.answer_photo(image, caption=rendered or None)
-    else:
-        sent = await target.answer_photo(image)
-        await target.answer(rendered)
-    return sent.photo[-1].file_id if sent.photo else None
-
-
-async def send_draft(
-    target: Message, state: FSMContext, preview: Preview, mailings: MailingService
-) -> None:
-    """The draft's Telegram message to the admin's chat; an uploaded image's file_id is kept."""
-    draft = preview.draft
-    image: str | FSInputFile | None = None
-    if draft.image_file_id:
-        image = draft.image_file_id
-    elif draft.image_path:
-        image = FSInputFile(mailings.image_file(draft.image_path))
-    file_id = await send_as_guest(target, preview.rendered, image)
-    if file_id and not draft.image_file_id:
-        await state.update_data(image_file_id=file_id)
+from handlers.new_mailing.callbacks import NavAction, NmEditCb, NmNavCb, NmPreviewCb, PreviewAction
+from handlers.new_mailing.flow import applies, missing, show_step
+from handlers.new_mailing.states import NewMailing
 
 
 def preview_markup() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Confirm"), callback_data=NmPreviewCb(action="confirm"))
-    kb.button(text=_("✏️ Edit"), callback_data=NmPreviewCb(action="edit"))
-    kb.button(text=_("🧪 Send test to me"), callback_data=NmPreviewCb(action="test"))
-    kb.button(text=_("✖️ Cancel"), callback_data=NmNavCb(action="cancel"))
+    kb.button(text=_("✅ Confirm"), callback_data=NmPreviewCb(action=PreviewAction.CONFIRM))
+    kb.button(text=_("✏️ Edit"), callback_data=NmPreviewCb(action=PreviewAction.EDIT))
+    kb.button(text=_("🧪 Send test to me"), callback_data=NmPreviewCb(action=PreviewAction.TEST))
+    kb.button(text=_("✖️ Cancel"), callback_data=NmNavCb(action=NavAction.CANCEL))
     kb.adjust(1, 2, 1)
     return kb.as_markup()
 
@@ -191,7 +136,7 @@ def edit_markup(data: dict[str, object]) -> InlineKeyboardMarkup:
     kb.adjust(2)
     kb.row(
         InlineKeyboardButton(
-            text=_("« Back to preview"), callback_data=NmPreviewCb(action="show").pack()
+            text=_("« Back to preview"), callback_data=NmPreviewCb(action=PreviewAction.SHOW).pack()
         )
     )
     return kb.as_markup()
@@ -199,63 +144,49 @@ def edit_markup(data: dict[str, object]) -> InlineKeyboardMarkup:
 
 def test_markup() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("📱 Telegram message to me"), callback_data=NmPreviewCb(action="test_tg"))
-    kb.button(text=_("📧 Email to an address"), callback_data=NmPreviewCb(action="test_email"))
-    kb.button(text=_("« Back to preview"), callback_data=NmPreviewCb(action="show"))
+    kb.button(
+        text=_("📱 Telegram message to me"), callback_data=NmPreviewCb(action=PreviewAction.TEST_TG)
+    )
+    kb.button(
+        text=_("📧 Email to an address"), callback_data=NmPreviewCb(action=PreviewAction.TEST_EMAIL)
+    )
+    kb.button(text=_("« Back to preview"), callback_data=NmPreviewCb(action=PreviewAction.SHOW))
     kb.adjust(1)
     return kb.as_markup()
 
 
-async def on_preview_button(
-    query: CallbackQuery,
-    callback_data: NmPreviewCb,
-    state: FSMContext,
-    mailings: MailingService,
-    scheduler: MailingScheduler,
-) -> None:
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    action = callback_data.action
-    data = await state.get_data()
-    if action == "edit":
-        await query.answer()
-        await message.edit_reply_markup(reply_markup=edit_markup(data))
-    elif action == "show":
-        await query.answer()
-        await message.edit_reply_markup(reply_markup=preview_markup())
-    elif action == "test" and Draft.from_data(data).uses_email:
-        await query.answer()
-        await message.edit_reply_markup(reply_markup=test_markup())
-    elif action in ("test", "test_tg"):
-        await query.answer(_("Sending the test message…"))
-        await _test_telegram(message, state, mailings)
-    elif action == "test_email":
-        await query.answer()
-        await state.set_state(NewMailing.test_email)
-        kb = InlineKeyboardBuilder()
-        if data.get("test_email"):
-            kb.button(text=data["test_email"], callback_data=NmNavCb(action="last_email"))
-        kb.button(text=_("« Back to preview"), callback_data=NmPreviewCb(action="show_new"))
-        kb.adjust(1)
-        await message.answer(
-            _(
-                "Type the email address to send the test to. "
-                "It goes through the SMTP server set in /settings."
-            ),
-            reply_markup=kb.as_markup(),
-        )
-    elif action == "show_new":
-        await query.answer()
-        await show_preview(message, state, mailings)
-    elif action == "confirm":
-        await _confirm(query, message, state, mailings, scheduler)
+async def on_edit(query: CallbackQuery, state: FSMContext) -> None:
+    """The Edit menu in place of the preview's buttons."""
+    await _swap_buttons(query, edit_markup(await state.get_data()))
+
+
+async def on_show(query: CallbackQuery) -> None:
+    """Back from a menu to the preview's buttons."""
+    await _swap_buttons(query, preview_markup())
+
+
+async def _swap_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+    await query.answer()
+    message = query_message(query)
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=markup)
+
+
+async def on_test(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+    """Send test to me: a choice when the mailing uses email, else the Telegram message."""
+    if Draft.from_data(await state.get_data()).uses_email:
+        await _swap_buttons(query, test_markup())
     else:
-        await query.answer(_("This button is out of date."), show_alert=True)
+        await on_test_telegram(query, state, mailings)
 
 
-async def _test_telegram(message: Message, state: FSMContext, mailings: MailingService) -> None:
+async def on_test_telegram(
+    query: CallbackQuery, state: FSMContext, mailings: MailingService
+) -> None:
+    await query.answer(_("Sending the test message…"))
+    message = query_message(query)
+    if message is None:
+        return
     preview = await mailings.preview(Draft.from_data(await state.get_data()), sample_recipient())
     await send_draft(message, state, preview, mailings)
     await message.answer(
@@ -264,24 +195,52 @@ async def _test_telegram(message: Message, state: FSMContext, mailings: MailingS
     )
 
 
+async def on_test_email(query: CallbackQuery, state: FSMContext) -> None:
+    """Ask for the address of the test email (the last one offered as a button)."""
+    await query.answer()
+    message = query_message(query)
+    if message is None:
+        return
+    await state.set_state(NewMailing.test_email)
+    last = (await state.get_data()).get("test_email")
+    kb = InlineKeyboardBuilder()
+    if last:
+        kb.button(text=last, callback_data=NmNavCb(action=NavAction.LAST_EMAIL))
+    kb.button(text=_("« Back to preview"), callback_data=NmPreviewCb(action=PreviewAction.SHOW_NEW))
+    kb.adjust(1)
+    await message.answer(
+        _(
+            "Type the email address to send the test to. "
+            "It goes through the SMTP server set in /settings."
+        ),
+        reply_markup=kb.as_markup(),
+    )
+
+
+async def on_show_new(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+    await query.answer()
+    message = query_message(query)
+    if message is not None:
+        await show_preview(message, state, mailings)
+
+
 async def on_edit_step(
     query: CallbackQuery, callback_data: NmEditCb, state: FSMContext, mailings: MailingService
 ) -> None:
-    await query.answer()
-    if not isinstance(query.message, Message):
+    message = await retire(query)
+    if message is None:
         return
-    await query.message.edit_reply_markup(reply_markup=None)
     await state.update_data(editing=True)
-    await show_step(query.message, state, callback_data.step, mailings)
+    await show_step(message, state, callback_data.step, mailings)
 
 
-async def _confirm(
-    query: CallbackQuery,
-    message: Message,
-    state: FSMContext,
-    mailings: MailingService,
-    scheduler: MailingScheduler,
+async def on_confirm(
+    query: CallbackQuery, state: FSMContext, mailings: MailingService, scheduler: MailingScheduler
 ) -> None:
+    message = query_message(query)
+    if message is None:
+        await query.answer()
+        return
     data = await state.get_data()
     draft = Draft.from_data(data)
     preview = await mailings.preview(draft, sample_recipient())
@@ -325,7 +284,7 @@ async def _confirm(
     await message.edit_reply_markup(reply_markup=None)
     await state.clear()
     when = mailings.local(mailing.scheduled_at)
-    if draft.at == "now":
+    if draft.at == NOW:
         text = _(
             "✅ The mailing “{name}” starts now. Its progress follows here; "
             "it can be paused or cancelled from its card in /history."

@@ -11,9 +11,10 @@ from bot.mailing_settings import MailingSettingsService
 from bot.mailings import Draft, MailingService
 from bot.secrets import SecretDecryptError
 from bot.validators import InputError, parse_email
+from handlers.components.parts_preview import sample_recipient
 from handlers.formatting import quote
-from handlers.new_mailing.flow import NewMailing
-from handlers.new_mailing.preview import preview_markup, sample_recipient, show_preview
+from handlers.new_mailing.preview import preview_markup, show_preview
+from handlers.new_mailing.states import NewMailing
 from handlers.settings_views import failure_reason
 
 

@@ -1,4 +1,4 @@
-"""Words of the mailing dialogs: names of segments, channels and modes, and refusal reasons."""
+"""Words the mailing dialogs share: names of segments, channels and modes, and refusal reasons."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.parsing import DateError, TimeError
 from bot.render import VARIABLES, TemplateError
 from handlers.formatting import quote
 from storage.segments import Segment
+from storage.statuses import Channel, ModeChoice
 
 
 def locale() -> str:
@@ -31,19 +32,21 @@ def segment_title(segment: Segment) -> str:
 
 
 def channel_name(channel: str) -> str:
-    return {"telegram": _("Telegram"), "email": _("Email")}.get(channel, channel)
+    names: dict[str, str] = {Channel.TELEGRAM: _("Telegram"), Channel.EMAIL: _("Email")}
+    return names.get(channel, channel)
 
 
 def mode_name(mode: str) -> str:
-    return {
-        "all": _("All selected channels"),
-        "priority-telegram": _("Priority: Telegram first"),
-        "priority-email": _("Priority: Email first"),
-    }.get(mode, mode)
+    names: dict[str, str] = {
+        ModeChoice.ALL: _("All selected channels"),
+        ModeChoice.PRIORITY_TELEGRAM: _("Priority: Telegram first"),
+        ModeChoice.PRIORITY_EMAIL: _("Priority: Email first"),
+    }
+    return names.get(mode, mode)
 
 
 def channels_text(channels: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(channel_name(c) for c in ("telegram", "email") if c in channels) or "—"
+    return ", ".join(channel_name(c) for c in Channel if c in channels) or "—"
 
 
 def day_text(day: date) -> str:

@@ -1,4 +1,4 @@
-"""Our own small calendar keyboard: Babel's month and weekday names, past days not offered."""
+"""The date picker's keyboard, our own: Babel's month and weekday names, past days not offered."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, get_day_names
 
-from handlers.new_mailing.callbacks import CalendarCb
+from handlers.components.callbacks import CalendarAction, CalendarCb
 
 # How many months ahead the calendar goes (typed dates have the same horizon).
 MONTHS_AHEAD = 12
@@ -22,7 +22,9 @@ def _shift(year: int, month: int, by: int) -> tuple[int, int]:
 
 
 def _noop(text: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=CalendarCb(action="noop").pack())
+    return InlineKeyboardButton(
+        text=text, callback_data=CalendarCb(action=CalendarAction.NOOP).pack()
+    )
 
 
 def month_title(year: int, month: int, locale: str) -> str:
@@ -47,13 +49,15 @@ def calendar_rows(
     next_y, next_m = _shift(year, month, 1)
     nav = [
         InlineKeyboardButton(
-            text="‹", callback_data=CalendarCb(action="month", year=prev_y, month=prev_m).pack()
+            text="‹",
+            callback_data=CalendarCb(action=CalendarAction.MONTH, year=prev_y, month=prev_m).pack(),
         )
         if in_range(prev_y, prev_m, today)
         else _noop(_BLANK),
         _noop(month_title(year, month, locale)),
         InlineKeyboardButton(
-            text="›", callback_data=CalendarCb(action="month", year=next_y, month=next_m).pack()
+            text="›",
+            callback_data=CalendarCb(action=CalendarAction.MONTH, year=next_y, month=next_m).pack(),
         )
         if in_range(next_y, next_m, today)
         else _noop(_BLANK),
@@ -67,11 +71,15 @@ def calendar_rows(
                 row.append(_noop(_BLANK if day == 0 else "·"))
                 continue
             text = f"[{day}]" if date(year, month, day) == today else str(day)
-            data = CalendarCb(action="day", year=year, month=month, day=day)
+            data = CalendarCb(action=CalendarAction.DAY, year=year, month=month, day=day)
             row.append(InlineKeyboardButton(text=text, callback_data=data.pack()))
         rows.append(row)
     rows.append(
-        [InlineKeyboardButton(text=_("📅 Today"), callback_data=CalendarCb(action="today").pack())]
+        [
+            InlineKeyboardButton(
+                text=_("📅 Today"), callback_data=CalendarCb(action=CalendarAction.TODAY).pack()
+            )
+        ]
     )
     return rows
 
