@@ -25,10 +25,12 @@ from storage.statuses import (
     TERMINAL_DELIVERY,
     Channel,
     DeliveryStatus,
+    EmailStatus,
     MailingStatus,
     Mark,
     Outcome,
     SendMode,
+    TelegramStatus,
 )
 
 # The names this module had before the types lived in storage/statuses.py.
@@ -38,14 +40,22 @@ _ADDRESS: dict[str, str] = {Channel.TELEGRAM: "guests.tg_chat_id", Channel.EMAIL
 # Why a guest is skipped on a channel: (condition, code, text), first match wins.
 SKIP_REASONS: dict[str, tuple[tuple[str, str, str], ...]] = {
     Channel.TELEGRAM: (
-        ("guests.tg_status = 'blocked'", "blocked", "the guest blocked the bot"),
-        ("guests.tg_status = 'unsubscribed'", "unsubscribed", "the guest unsubscribed (/stop)"),
+        (f"guests.tg_status = '{TelegramStatus.BLOCKED}'", "blocked", "the guest blocked the bot"),
+        (
+            f"guests.tg_status = '{TelegramStatus.UNSUBSCRIBED}'",
+            "unsubscribed",
+            "the guest unsubscribed (/stop)",
+        ),
         ("1", "no_telegram", "no Telegram linked"),
     ),
     Channel.EMAIL: (
         ("guests.email IS NULL OR guests.email = ''", "no_email", "no email address"),
-        ("guests.email_status = 'bounced'", "bounced", "the address bounced before"),
-        ("guests.email_status = 'unsubscribed'", "unsubscribed", "unsubscribed from email"),
+        (f"guests.email_status = '{EmailStatus.BOUNCED}'", "bounced", "the address bounced before"),
+        (
+            f"guests.email_status = '{EmailStatus.UNSUBSCRIBED}'",
+            "unsubscribed",
+            "unsubscribed from email",
+        ),
         ("1", "no_email", "the email address is not active"),
     ),
 }

@@ -27,7 +27,7 @@ from storage.deliveries import (
     now_text,
     row_select,
 )
-from storage.statuses import Channel, DeliveryStatus, GuestMark
+from storage.statuses import Channel, DeliveryStatus, EmailStatus, GuestMark, TelegramStatus
 
 _PENDING_PAGE = (
     "SELECT deliveries.id, deliveries.guest_id, deliveries.address, guests.first_name, "
@@ -170,15 +170,15 @@ class DeliveryWriter:
         blocked = [(now, f.guest_id) for f in finishes if f.mark_guest == GuestMark.TG_BLOCKED]
         if blocked:
             conn.executemany(
-                "UPDATE guests SET tg_status = 'blocked', updated_at = ? "
-                "WHERE id = ? AND tg_status = 'active'",
+                f"UPDATE guests SET tg_status = '{TelegramStatus.BLOCKED}', updated_at = ? "
+                f"WHERE id = ? AND tg_status = '{TelegramStatus.ACTIVE}'",
                 blocked,
             )
         bounced = [(now, f.guest_id) for f in finishes if f.mark_guest == GuestMark.EMAIL_BOUNCED]
         if bounced:
             conn.executemany(
-                "UPDATE guests SET email_status = 'bounced', updated_at = ? "
-                "WHERE id = ? AND email_status = 'active'",
+                f"UPDATE guests SET email_status = '{EmailStatus.BOUNCED}', updated_at = ? "
+                f"WHERE id = ? AND email_status = '{EmailStatus.ACTIVE}'",
                 bounced,
             )
         fallbacks: dict[int, str] = {}

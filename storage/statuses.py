@@ -73,6 +73,24 @@ class GuestMark(StrEnum):
 Mark = Literal[GuestMark.TG_BLOCKED, GuestMark.EMAIL_BOUNCED, "tg_blocked", "email_bounced"]
 
 
+class TelegramStatus(StrEnum):
+    """Whether a guest's Telegram takes mailings (guests.tg_status)."""
+
+    NONE = "none"  # not linked
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"  # /stop
+    BLOCKED = "blocked"  # the guest blocked the bot
+
+
+class EmailStatus(StrEnum):
+    """Whether a guest's address takes mailings (guests.email_status)."""
+
+    NONE = "none"  # no address
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # the address does not exist
+
+
 class Channel(StrEnum):
     """A way to reach a guest."""
 
