@@ -79,7 +79,7 @@ async def generate(path: Path, count: int) -> float:
 async def measure(path: Path, scenario: str) -> dict[str, float]:
     """In a fresh process: start one mailing (populate only); seconds, rows, peak MB."""
     import bot.delivery.engine  # noqa: F401  (the bot's own weight: aiogram and all)
-    from bot.delivery.run import populate
+    from bot.delivery.populate import populate
     from storage.db import Database
     from storage.deliveries import DeliveryRepository
     from storage.mailings import MailingRepository

@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from bot.delivery.base import Result, Sender
 from bot.delivery.journal import Journal
 from bot.delivery.pipeline import ChannelPipeline
+from bot.delivery.populate import populate
 from bot.delivery.progress import STOPPED
 from storage.deliveries import CANCELLED, Counts, Finish, PendingDelivery
 from storage.mailings import Mailing
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POPULATE_PAGE = 20_000  # guest ids per populate transaction (~0.1 s of write lock)
 PENDING: Final = DeliveryStatus.PENDING
 FAILED: Final = DeliveryStatus.FAILED
 SKIPPED: Final = DeliveryStatus.SKIPPED
@@ -64,39 +63,6 @@ class RunDeps:
     notices: AdminNotices
     failure_limit: int  # channel failures in a row that pause the channel
     i18n: I18n
-
-
-async def populate(
-    store: RunStore, mailing: Mailing, today: date, stopping: Callable[[], bool]
-) -> None:
-    """Write the segment's guests as rows, a page of guest ids per transaction, until
-    done or `stopping()`; a crash resumes at the page."""
-    state = await store.run_state(mailing.id)
-    if state is None:
-        raise LookupError(f"mailing {mailing.id} has no run record")
-    if state.populated:
-        return
-    segment = await store.segment(mailing.segment_id)
-    if segment is None:
-        raise LookupError(f"segment {mailing.segment_id} of mailing {mailing.id}")
-    until = await store.freeze_segment(mailing.id)
-    cursor = state.populate_cursor
-    while not stopping():
-        upto = min(cursor + POPULATE_PAGE, until)
-        await store.populate_page(
-            mailing.id,
-            mailing.channels,
-            mailing.send_mode,
-            segment,
-            today,
-            cursor,
-            upto,
-            last=upto >= until,
-        )
-        cursor = upto
-        if cursor >= until:
-            return
-        await asyncio.sleep(0)  # let other writers in between pages
 
 
 class MailingRun:
