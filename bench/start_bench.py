@@ -79,14 +79,10 @@ async def generate(path: Path, count: int) -> float:
 async def measure(path: Path, scenario: str) -> dict[str, float]:
     """In a fresh process: start one mailing (populate only); seconds, rows, peak MB."""
     import bot.delivery.engine  # noqa: F401  (the bot's own weight: aiogram and all)
-    from bot.delivery.base import Sender
-    from bot.delivery.run import MailingRun, RunOptions
-    from bot.i18n import create_i18n
+    from bot.delivery.populate import populate
     from storage.db import Database
     from storage.deliveries import DeliveryRepository
-    from storage.delivery_writer import DeliveryWriter
     from storage.mailings import MailingRepository
-    from storage.segments import SegmentRepository
 
     channels, mode = SCENARIOS[scenario] if scenario != "bare" else SCENARIOS["telegram"]
     db = await Database(path).open()
@@ -109,18 +105,8 @@ async def measure(path: Path, scenario: str) -> dict[str, float]:
     else:
         repo = DeliveryRepository(db)
         await repo.start_run(mailing.id, 1)
-        writer = await DeliveryWriter(path).open()
-        options = RunOptions(20, create_i18n("ru"))
-
-        def no_sender(channel: str) -> Sender:
-            """Only the start is measured: nothing is sent."""
-            raise RuntimeError(f"no {channel} sender in the start bench")
-
-        run = MailingRun(
-            mailing, repo, writer, SegmentRepository(db), options, no_sender, date.today
-        )
-        await run.populate()
-        await writer.close()
+        # Only the start is measured: the run's populate step, nothing is sent.
+        await populate(repo, mailing, date.today(), lambda: False)
     seconds = time.perf_counter() - started
     rows = await db.fetchval("SELECT COUNT(*) FROM deliveries WHERE mailing_id = ?", (mailing.id,))
     await db.close()

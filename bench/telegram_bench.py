@@ -49,7 +49,7 @@ from delivery_common import (
 )
 
 from bot.app import create_bot
-from bot.delivery.senders import telegram_workers
+from bot.delivery.telegram_sender import telegram_workers
 from bot.render import Recipient, RenderContext, render_telegram
 
 UNLIMITED_RATE = 1_000_000.0

@@ -10,6 +10,7 @@ from bot.phones import phone_from_contact
 from bot.xlsx import export_guests
 from storage.db import Database
 from storage.guests import Guest, GuestCounts, GuestRepository
+from storage.statuses import EmailStatus, TelegramStatus
 
 Progress = Callable[[int, int | None], Awaitable[None]]
 
@@ -42,34 +43,35 @@ class GuestService:
         guest = await self.repo.by_tg_user(user_id)
         if guest is None:
             return None
-        if guest.tg_status != "active":
-            await self.repo.set_tg_status_by_user(user_id, "active")
+        if guest.tg_status != TelegramStatus.ACTIVE:
+            await self.repo.set_tg_status_by_user(user_id, TelegramStatus.ACTIVE)
             guest = await self.repo.by_tg_user(user_id)
         return guest
 
     async def unsubscribe(self, user_id: int) -> bool:
         """/stop: True when the guest was subscribed and now is not."""
         guest = await self.repo.by_tg_user(user_id)
-        if guest is None or guest.tg_status != "active":
+        if guest is None or guest.tg_status != TelegramStatus.ACTIVE:
             return False
-        return await self.repo.set_tg_status_by_user(user_id, "unsubscribed")
+        return await self.repo.set_tg_status_by_user(user_id, TelegramStatus.UNSUBSCRIBED)
 
     async def unsubscribe_email(self, guest_id: int) -> Guest | None:
         """An unsubscribe link from an email was opened: no more emails to this guest."""
         guest = await self.repo.get(guest_id)
-        if guest is None or guest.email_status == "none":
+        if guest is None or guest.email_status == EmailStatus.NONE:
             return guest
-        return await self.repo.set_email_status(guest_id, "unsubscribed")
+        return await self.repo.set_email_status(guest_id, EmailStatus.UNSUBSCRIBED)
 
     async def set_email_subscription(self, guest_id: int, *, on: bool) -> Guest | None:
         """An admin stops emails to a guest who asked, or resumes them; None if unknown."""
         guest = await self.repo.get(guest_id)
         if guest is None or guest.email is None:
             return guest
-        return await self.repo.set_email_status(guest_id, "active" if on else "unsubscribed")
+        status = EmailStatus.ACTIVE if on else EmailStatus.UNSUBSCRIBED
+        return await self.repo.set_email_status(guest_id, status)
 
     async def mark_blocked(self, user_id: int) -> bool:
-        return await self.repo.set_tg_status_by_user(user_id, "blocked")
+        return await self.repo.set_tg_status_by_user(user_id, TelegramStatus.BLOCKED)
 
     async def by_telegram_user(self, user_id: int) -> Guest | None:
         return await self.repo.by_tg_user(user_id)

@@ -39,6 +39,7 @@ from storage.guests import Guest
 from storage.mailing_settings import ChannelSwitches, MailingSettingsRepository
 from storage.mailings import Mailing, MailingRepository
 from storage.segments import Reach, Segment, SegmentRepository
+from storage.statuses import Channel, ModeChoice
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Draft:
     day: date | None = None
     at: str | None = None  # "HH:MM" or NOW
     channels: tuple[str, ...] = ()
-    mode: str = "all"
+    mode: str = ModeChoice.ALL  # a ModeChoice value
     subject: str | None = None
     text_html: str | None = None
     image_path: str | None = None
@@ -70,7 +71,7 @@ class Draft:
             day=date.fromisoformat(day) if day else None,
             at=data.get("at"),
             channels=tuple(data.get("channels") or ()),
-            mode=data.get("mode") or "all",
+            mode=data.get("mode") or ModeChoice.ALL,
             subject=data.get("subject"),
             text_html=data.get("text_html"),
             image_path=data.get("image_path"),
@@ -79,11 +80,11 @@ class Draft:
 
     @property
     def uses_email(self) -> bool:
-        return "email" in self.channels
+        return Channel.EMAIL in self.channels
 
     @property
     def uses_telegram(self) -> bool:
-        return "telegram" in self.channels
+        return Channel.TELEGRAM in self.channels
 
     @property
     def both_channels(self) -> bool:
@@ -140,26 +141,25 @@ class MomentPassedError(ValueError):
         self.now = now
 
 
-def channels_in_order(channels: tuple[str, ...] | list[str], mode: str) -> tuple[str, ...]:
-    """Channels as stored: priority order for "priority-<first>", else Telegram first."""
-    chosen = set(channels)
-    if mode.startswith("priority-"):
-        first = mode.removeprefix("priority-")
-        return (first, *sorted(chosen - {first}, reverse=True))
-    return tuple(c for c in ("telegram", "email") if c in chosen)
+def channels_in_order(channels: tuple[str, ...] | list[str], mode: str) -> tuple[Channel, ...]:
+    """Channels as stored: the priority channel first for a priority mode, else Telegram
+    first. `mode` is a ModeChoice value."""
+    return ModeChoice(mode).order([c for c in Channel if c in channels])
 
 
 def audience_of(reach: Reach, channels: tuple[str, ...], mode: str) -> Audience:
-    """How many messages each channel will carry for the segment in the given mode."""
-    telegram = reach.telegram if "telegram" in channels else 0
-    email = reach.email if "email" in channels else 0
-    if len(channels) == 2 and mode == "priority-telegram":
+    """How many messages each channel will carry for the segment in the given mode
+    (a ModeChoice value)."""
+    telegram = reach.telegram if Channel.TELEGRAM in channels else 0
+    email = reach.email if Channel.EMAIL in channels else 0
+    first = ModeChoice(mode).first if len(channels) == 2 else None
+    if first is Channel.TELEGRAM:
         email = reach.email - reach.both
-    elif len(channels) == 2 and mode == "priority-email":
+    elif first is Channel.EMAIL:
         telegram = reach.telegram - reach.both
     if len(channels) == 2:
         unreachable = reach.neither
-    elif "telegram" in channels:
+    elif Channel.TELEGRAM in channels:
         unreachable = reach.total - reach.telegram
     else:
         unreachable = reach.total - reach.email
@@ -320,7 +320,8 @@ class MailingService:
 
     @staticmethod
     def stored_mode(draft: Draft) -> str:
-        return draft.mode if draft.both_channels else "all"
+        """The draft's ModeChoice value (one channel is always "all")."""
+        return draft.mode if draft.both_channels else ModeChoice.ALL
 
     # ------------------------------------------------------------ images
     async def store_image(self, data: bytes) -> StoredImage:
@@ -339,13 +340,13 @@ class MailingService:
         if not (draft.name and draft.segment_id and draft.day and draft.at and draft.channels):
             raise ValueError("the draft is not complete")
         when = self.moment(draft.day, draft.at) or datetime.now(UTC)
-        mode = self.stored_mode(draft)
+        mode = ModeChoice(self.stored_mode(draft))
         return await self.mailings.create(
             name=draft.name,
             segment_id=draft.segment_id,
             scheduled_at=when,
             channels=channels_in_order(draft.channels, mode),
-            send_mode="priority" if mode.startswith("priority") else "all",
+            send_mode=mode.send_mode,
             subject=draft.subject if draft.uses_email else None,
             text_html=draft.text_html,
             image_path=draft.image_path,

@@ -18,6 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.db import Database
 from storage.mailings import Mailing, MailingRepository
+from storage.statuses import MailingStatus
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -87,7 +88,7 @@ class MailingScheduler:
         if job is not None:
             job.remove()
         mailing = await self.repo.get(mailing_id)
-        if mailing is not None and mailing.status == "scheduled":
+        if mailing is not None and mailing.status == MailingStatus.SCHEDULED:
             await self._place(mailing)
 
     async def reconcile(self) -> None:
@@ -114,7 +115,7 @@ class MailingScheduler:
     async def _fire(self, mailing_id: int) -> None:
         """The job of a mailing: launch it if it is still scheduled."""
         mailing = await self.repo.get(mailing_id)
-        if mailing is not None and mailing.status == "scheduled":
+        if mailing is not None and mailing.status == MailingStatus.SCHEDULED:
             await self._due(mailing, datetime.now(UTC))
 
     async def _due(self, mailing: Mailing, now: datetime) -> None:
@@ -128,7 +129,9 @@ class MailingScheduler:
                     late.total_seconds(),
                 )
             return
-        if await self.repo.set_status(mailing.id, "missed", expected="scheduled"):
+        if await self.repo.set_status(
+            mailing.id, MailingStatus.MISSED, expected=MailingStatus.SCHEDULED
+        ):
             minutes = int(late.total_seconds() // 60)
             log.warning("mailing %d missed its moment by %d min", mailing.id, minutes)
             grace = int(self.grace.total_seconds() // 60)

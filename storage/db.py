@@ -1,4 +1,9 @@
-"""One aiosqlite connection per process, with the pragmas the product relies on."""
+"""An aiosqlite connection with the pragmas the product relies on.
+
+The handlers share one; the delivery engine opens its own (its writes do not
+queue behind the handlers'), and its hot path a synchronous one of its own
+(storage/delivery_writer.py). WAL lets them all read while one writes.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ async def connect(path: Path | str) -> aiosqlite.Connection:
 
 
 class Database:
-    """The application's database: one connection, transactions serialised.
+    """A connection to the application's database, its transactions serialised.
 
     aiosqlite runs one connection on one thread; two coroutines interleaving
     statements inside one BEGIN would mix their transactions, so every write

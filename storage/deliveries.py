@@ -9,28 +9,53 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 from storage.db import Database
-from storage.mailings import FINISHED
-from storage.segments import EMAIL_REACHABLE, TELEGRAM_REACHABLE
+from storage.segments import (
+    EMAIL_REACHABLE,
+    TELEGRAM_REACHABLE,
+    Segment,
+    SegmentRepository,
+    where_clause,
+)
+from storage.statuses import (
+    FINISHED_MAILING,
+    TERMINAL_DELIVERY,
+    Channel,
+    DeliveryStatus,
+    EmailStatus,
+    MailingStatus,
+    Mark,
+    Outcome,
+    SendMode,
+    TelegramStatus,
+)
 
-Channel = Literal["telegram", "email"]
-TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})
-REACHABLE: dict[str, str] = {"telegram": TELEGRAM_REACHABLE, "email": EMAIL_REACHABLE}
-_ADDRESS = {"telegram": "guests.tg_chat_id", "email": "guests.email"}
+# The names this module had before the types lived in storage/statuses.py.
+TERMINAL = TERMINAL_DELIVERY
+REACHABLE: dict[str, str] = {Channel.TELEGRAM: TELEGRAM_REACHABLE, Channel.EMAIL: EMAIL_REACHABLE}
+_ADDRESS: dict[str, str] = {Channel.TELEGRAM: "guests.tg_chat_id", Channel.EMAIL: "guests.email"}
 # Why a guest is skipped on a channel: (condition, code, text), first match wins.
 SKIP_REASONS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "telegram": (
-        ("guests.tg_status = 'blocked'", "blocked", "the guest blocked the bot"),
-        ("guests.tg_status = 'unsubscribed'", "unsubscribed", "the guest unsubscribed (/stop)"),
+    Channel.TELEGRAM: (
+        (f"guests.tg_status = '{TelegramStatus.BLOCKED}'", "blocked", "the guest blocked the bot"),
+        (
+            f"guests.tg_status = '{TelegramStatus.UNSUBSCRIBED}'",
+            "unsubscribed",
+            "the guest unsubscribed (/stop)",
+        ),
         ("1", "no_telegram", "no Telegram linked"),
     ),
-    "email": (
+    Channel.EMAIL: (
         ("guests.email IS NULL OR guests.email = ''", "no_email", "no email address"),
-        ("guests.email_status = 'bounced'", "bounced", "the address bounced before"),
-        ("guests.email_status = 'unsubscribed'", "unsubscribed", "unsubscribed from email"),
+        (f"guests.email_status = '{EmailStatus.BOUNCED}'", "bounced", "the address bounced before"),
+        (
+            f"guests.email_status = '{EmailStatus.UNSUBSCRIBED}'",
+            "unsubscribed",
+            "unsubscribed from email",
+        ),
         ("1", "no_email", "the email address is not active"),
     ),
 }
@@ -39,8 +64,8 @@ CANCELLED = ("cancelled", "cancelled")
 # Rows left `sending` by runs that did not end cleanly (the process or the journal
 # broke) become `unknown`: whether they arrived is not known, so they are never resent.
 _INTERRUPT = (
-    "UPDATE deliveries SET status = 'unknown', error_code = ?, error = ?, updated_at = ? "
-    "WHERE status = 'sending' AND mailing_id IN "
+    f"UPDATE deliveries SET status = '{DeliveryStatus.UNKNOWN}', error_code = ?, error = ?, "
+    f"updated_at = ? WHERE status = '{DeliveryStatus.SENDING}' AND mailing_id IN "
     "(SELECT mailing_id FROM mailing_runs WHERE ended_at IS NULL{only})"
 )
 INSERT_ROW = (
@@ -62,8 +87,8 @@ def row_select(channel: str) -> str:
     codes = " ".join(f"WHEN {cond} THEN '{code}'" for cond, code, _ in SKIP_REASONS[channel])
     texts = " ".join(f"WHEN {cond} THEN '{text}'" for cond, _, text in SKIP_REASONS[channel])
     return (
-        f"SELECT ?, guests.id, '{channel}', "
-        f"CASE WHEN {reach} THEN 'pending' ELSE 'skipped' END, {_ADDRESS[channel]}, "
+        f"SELECT ?, guests.id, '{channel}', CASE WHEN {reach} THEN "
+        f"'{DeliveryStatus.PENDING}' ELSE '{DeliveryStatus.SKIPPED}' END, {_ADDRESS[channel]}, "
         f"CASE WHEN {reach} THEN NULL {codes} END, CASE WHEN {reach} THEN NULL {texts} END, ? "
     )
 
@@ -76,7 +101,7 @@ class PendingDelivery(NamedTuple):
 
     id: int
     guest_id: int
-    channel: str
+    channel: Channel
     address: str
     first_name: str | None
     last_name: str | None
@@ -85,19 +110,18 @@ class PendingDelivery(NamedTuple):
 
 
 class Finish(NamedTuple):
-    """How one claimed row ended. status "pending" hands it back unsent (never reached)."""
+    """How one claimed row ended. Status PENDING hands it back unsent (never reached)."""
 
     mailing_id: int
     delivery_id: int
     guest_id: int
-    status: Literal["sent", "failed", "unknown", "pending", "skipped"]
+    status: Outcome
     error_code: str | None = None
     error: str | None = None
     external_id: str | None = None
-    # "tg_blocked": the guest blocked the bot; "email_bounced": the address does not exist.
-    mark_guest: Literal["tg_blocked", "email_bounced"] | None = None
+    mark_guest: Mark | None = None
     # Priority mode: the channel to try next for this guest (written in the same transaction).
-    fallback: str | None = None
+    fallback: Channel | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +133,7 @@ class RunState:
     populate_until: int | None
     populate_cursor: int
     populated: bool
-    paused_channels: tuple[str, ...]
+    paused_channels: tuple[Channel, ...]
     last_error: str | None
     progress_chat_id: int | None
     progress_message_id: int | None
@@ -144,16 +168,20 @@ class DeliveryRepository:
 
     # ------------------------------------------------------------------ mailing status
     async def move(
-        self, mailing_id: int, status: str, expected: Sequence[str], conn: Any = None
+        self,
+        mailing_id: int,
+        status: MailingStatus,
+        expected: Sequence[MailingStatus],
+        conn: Any = None,
     ) -> bool:
         """Compare-and-set the mailing's status, stamping started_at / finished_at."""
         now = now_text()
         sql = "UPDATE mailings SET status = ?, updated_at = ?"
         params: list[Any] = [status, now]
-        if status == "running":
+        if status == MailingStatus.RUNNING:
             sql += ", started_at = COALESCE(started_at, ?)"
             params.append(now)
-        if status in FINISHED:
+        if status in FINISHED_MAILING:
             sql += ", finished_at = ?"
             params.append(now)
         sql += f" WHERE id = ? AND status IN ({', '.join('?' * len(expected))})"
@@ -163,12 +191,12 @@ class DeliveryRepository:
             return bool(cursor.rowcount == 1)
         return await self.db.execute(sql, params) == 1
 
-    async def status(self, mailing_id: int) -> str | None:
+    async def status(self, mailing_id: int) -> MailingStatus | None:
         """The mailing's status now (None if it does not exist)."""
         value = await self.db.fetchval("SELECT status FROM mailings WHERE id = ?", (mailing_id,))
-        return None if value is None else str(value)
+        return None if value is None else MailingStatus(value)
 
-    async def mailings_in(self, statuses: Sequence[str]) -> list[int]:
+    async def mailings_in(self, statuses: Sequence[MailingStatus]) -> list[int]:
         """Ids of mailings in any of the statuses, oldest first."""
         rows = await self.db.fetchall(
             f"SELECT id FROM mailings WHERE status IN ({', '.join('?' * len(statuses))}) "
@@ -204,7 +232,7 @@ class DeliveryRepository:
         )
         if row is None:
             return None
-        paused = tuple(c for c in str(row["paused_channels"]).split(",") if c)
+        paused = tuple(Channel(c) for c in str(row["paused_channels"]).split(",") if c)
         return RunState(
             mailing_id=int(row["mailing_id"]),
             launched_by=row["launched_by"],
@@ -218,7 +246,7 @@ class DeliveryRepository:
         )
 
     async def set_paused_channels(
-        self, mailing_id: int, channels: Sequence[str], last_error: str | None = None
+        self, mailing_id: int, channels: Sequence[Channel], last_error: str | None = None
     ) -> None:
         """Record which channels are paused (after failures in a row) and why."""
         await self.db.execute(
@@ -243,6 +271,10 @@ class DeliveryRepository:
         )
 
     # ------------------------------------------------------------------ populate
+    async def segment(self, segment_id: int) -> Segment | None:
+        """The segment a run writes rows for."""
+        return await SegmentRepository(self.db).get(segment_id)
+
     async def freeze_segment(self, mailing_id: int) -> int:
         """Fix the largest guest id the run covers (first call only); returns it."""
         async with self.db.transaction() as conn:
@@ -263,21 +295,23 @@ class DeliveryRepository:
     async def populate_page(
         self,
         mailing_id: int,
-        channels: Sequence[str],
-        send_mode: str,
-        segment_sql: str,
-        segment_params: Sequence[Any],
+        channels: Sequence[Channel],
+        send_mode: SendMode,
+        segment: Segment,
+        today: date,
         after_id: int,
         upto_id: int,
         *,
         last: bool,
     ) -> int:
-        """Write the rows of guests with ids in (after_id, upto_id] of the segment; one
-        transaction with the cursor, so a crash resumes at the page. Returns rows written.
+        """Write the rows of the segment's guests (as of `today`) with ids in (after_id,
+        upto_id]; one transaction with the cursor, so a crash resumes at the page.
+        Returns rows written.
 
         all: one row per chosen channel. priority: the first channel's row; a guest
         it cannot reach gets a skipped row there and the next channel's row, and so on.
         """
+        segment_sql, segment_params = where_clause(segment, today=today)
         now = now_text()
         written = 0
         async with self.db.transaction() as conn:
@@ -292,7 +326,7 @@ class DeliveryRepository:
                     sql, [mailing_id, now, after_id, upto_id, *segment_params]
                 )
                 written += max(cursor.rowcount, 0)
-                if send_mode == "priority":
+                if send_mode == SendMode.PRIORITY:
                     unreachable.append(channel)
             await conn.execute(
                 "UPDATE mailing_runs SET populate_cursor = ?, populated = ?, updated_at = ? "
@@ -310,28 +344,34 @@ class DeliveryRepository:
         )
         found: dict[str, dict[str, int]] = {}
         for channel, status, count in rows:
-            found.setdefault(str(channel), {})[str(status)] = int(count)
+            found.setdefault(Channel(channel), {})[DeliveryStatus(status)] = int(count)
         return Counts(found)
 
     # ------------------------------------------------------------------ admin actions
-    async def cancel(self, mailing_id: int, expected: Sequence[str]) -> bool:
+    async def cancel(self, mailing_id: int, expected: Sequence[MailingStatus]) -> bool:
         """Cancel the mailing and mark its unsent rows skipped ("cancelled"), atomically."""
         async with self.db.transaction() as conn:
-            if not await self.move(mailing_id, "cancelled", expected, conn=conn):
+            if not await self.move(mailing_id, MailingStatus.CANCELLED, expected, conn=conn):
                 return False
             await conn.execute(
-                "UPDATE deliveries SET status = 'skipped', error_code = ?, error = ?, "
-                "updated_at = ? WHERE mailing_id = ? AND status = 'pending'",
-                (*CANCELLED, now_text(), mailing_id),
+                "UPDATE deliveries SET status = ?, error_code = ?, error = ?, "
+                "updated_at = ? WHERE mailing_id = ? AND status = ?",
+                (
+                    DeliveryStatus.SKIPPED,
+                    *CANCELLED,
+                    now_text(),
+                    mailing_id,
+                    DeliveryStatus.PENDING,
+                ),
             )
         return True
 
     async def resend_unknown(self, mailing_id: int) -> int:
         """Make the mailing's `unknown` rows pending again (the admin decided); returns how many."""
         return await self.db.execute(
-            "UPDATE deliveries SET status = 'pending', error_code = NULL, error = NULL, "
-            "updated_at = ? WHERE mailing_id = ? AND status = 'unknown'",
-            (now_text(), mailing_id),
+            "UPDATE deliveries SET status = ?, error_code = NULL, error = NULL, "
+            "updated_at = ? WHERE mailing_id = ? AND status = ?",
+            (DeliveryStatus.PENDING, now_text(), mailing_id, DeliveryStatus.UNKNOWN),
         )
 
     async def recover(self) -> int:
@@ -361,9 +401,17 @@ class DeliveryRepository:
         (the admin resent unknown ones at the very end); True if it moved."""
         now = now_text()
         changed = await self.db.execute(
-            "UPDATE mailings SET status = 'completed', updated_at = ?, finished_at = ? "
-            "WHERE id = ? AND status = 'running' AND NOT EXISTS (SELECT 1 FROM deliveries "
-            "WHERE mailing_id = ? AND status = 'pending')",
-            (now, now, mailing_id, mailing_id),
+            "UPDATE mailings SET status = ?, updated_at = ?, finished_at = ? "
+            "WHERE id = ? AND status = ? AND NOT EXISTS (SELECT 1 FROM deliveries "
+            "WHERE mailing_id = ? AND status = ?)",
+            (
+                MailingStatus.COMPLETED,
+                now,
+                now,
+                mailing_id,
+                MailingStatus.RUNNING,
+                mailing_id,
+                DeliveryStatus.PENDING,
+            ),
         )
         return changed == 1

@@ -27,6 +27,30 @@ from storage.deliveries import (
     now_text,
     row_select,
 )
+from storage.statuses import Channel, DeliveryStatus, EmailStatus, GuestMark, TelegramStatus
+
+_PENDING_PAGE = (
+    "SELECT deliveries.id, deliveries.guest_id, deliveries.address, guests.first_name, "
+    "guests.last_name, guests.middle_name, guests.balance_cents "
+    "FROM deliveries JOIN guests ON guests.id = deliveries.guest_id "
+    f"WHERE deliveries.mailing_id = ? AND deliveries.status = '{DeliveryStatus.PENDING}' "
+    "AND deliveries.id > ? AND deliveries.channel = ? ORDER BY deliveries.id LIMIT ?"
+)
+_CLAIM = (
+    f"UPDATE deliveries SET status = '{DeliveryStatus.SENDING}', attempts = attempts + 1, "
+    "updated_at = ? WHERE id IN (SELECT value FROM json_each(?)) "
+    f"AND status = '{DeliveryStatus.PENDING}' RETURNING id"
+)
+# One statement over a JSON array of [id, status, error_code, error, external_id]:
+# SQLite parses it in C, far cheaper per row than binding an executemany from Python.
+_FINISH = (
+    "UPDATE deliveries SET status = finish.value ->> 1, error_code = finish.value ->> 2, "
+    "error = finish.value ->> 3, external_id = finish.value ->> 4, "
+    f"sent_at = CASE WHEN finish.value ->> 1 = '{DeliveryStatus.SENT}' THEN ? END, "
+    "updated_at = ? FROM json_each(?) AS finish "
+    "WHERE deliveries.id = finish.value ->> 0 "
+    f"AND deliveries.status = '{DeliveryStatus.SENDING}'"
+)
 
 T = TypeVar("T")
 
@@ -94,22 +118,16 @@ class DeliveryWriter:
 
     # ------------------------------------------------------------------ reads
     async def pending_page(
-        self, mailing_id: int, channel: str, after_id: int, limit: int
+        self, mailing_id: int, channel: Channel, after_id: int, limit: int
     ) -> list[PendingDelivery]:
         """Pending rows of one channel after `after_id`, in id order, with template data."""
         return await self._call(self._pending_page, mailing_id, channel, after_id, limit)
 
     def _pending_page(
-        self, mailing_id: int, channel: str, after_id: int, limit: int
+        self, mailing_id: int, channel: Channel, after_id: int, limit: int
     ) -> list[PendingDelivery]:
         """pending_page, synchronously."""
-        rows = self.conn.execute(
-            "SELECT d.id, d.guest_id, d.address, g.first_name, g.last_name, g.middle_name, "
-            "g.balance_cents FROM deliveries AS d JOIN guests AS g ON g.id = d.guest_id "
-            "WHERE d.mailing_id = ? AND d.status = 'pending' AND d.id > ? AND d.channel = ? "
-            "ORDER BY d.id LIMIT ?",
-            (mailing_id, after_id, channel, limit),
-        ).fetchall()
+        rows = self.conn.execute(_PENDING_PAGE, (mailing_id, after_id, channel, limit)).fetchall()
         return [
             PendingDelivery(r[0], r[1], channel, str(r[2] or ""), r[3], r[4], r[5], int(r[6]))
             for r in rows
@@ -134,12 +152,7 @@ class DeliveryWriter:
             fallbacks = self._finish(conn, finishes, now) if finishes else {}
             claimed: set[int] = set()
             if claims:
-                cursor = conn.execute(
-                    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, "
-                    "updated_at = ? WHERE id IN (SELECT value FROM json_each(?)) "
-                    "AND status = 'pending' RETURNING id",
-                    (now, json.dumps(claims)),
-                )
+                cursor = conn.execute(_CLAIM, (now, json.dumps(claims)))
                 claimed = {int(r[0]) for r in cursor.fetchall()}
             conn.execute("COMMIT")
         except BaseException:
@@ -152,34 +165,25 @@ class DeliveryWriter:
     def _finish(conn: sqlite3.Connection, finishes: list[Finish], now: str) -> dict[int, str]:
         """Write finished rows, guest marks and fallback rows (inside the transaction);
         the status of each fallback row written, by the id of the row that failed."""
-        # One statement over a JSON array: SQLite parses it in C, far cheaper per row
-        # than binding an executemany from Python.
         rows = [(f.delivery_id, f.status, f.error_code, f.error, f.external_id) for f in finishes]
-        conn.execute(
-            "UPDATE deliveries SET status = j.value ->> 1, error_code = j.value ->> 2, "
-            "error = j.value ->> 3, external_id = j.value ->> 4, "
-            "sent_at = CASE WHEN j.value ->> 1 = 'sent' THEN ? END, updated_at = ? "
-            "FROM json_each(?) AS j "
-            "WHERE deliveries.id = j.value ->> 0 AND deliveries.status = 'sending'",
-            (now, now, json.dumps(rows, ensure_ascii=False)),
-        )
-        blocked = [(now, f.guest_id) for f in finishes if f.mark_guest == "tg_blocked"]
+        conn.execute(_FINISH, (now, now, json.dumps(rows, ensure_ascii=False)))
+        blocked = [(now, f.guest_id) for f in finishes if f.mark_guest == GuestMark.TG_BLOCKED]
         if blocked:
             conn.executemany(
-                "UPDATE guests SET tg_status = 'blocked', updated_at = ? "
-                "WHERE id = ? AND tg_status = 'active'",
+                f"UPDATE guests SET tg_status = '{TelegramStatus.BLOCKED}', updated_at = ? "
+                f"WHERE id = ? AND tg_status = '{TelegramStatus.ACTIVE}'",
                 blocked,
             )
-        bounced = [(now, f.guest_id) for f in finishes if f.mark_guest == "email_bounced"]
+        bounced = [(now, f.guest_id) for f in finishes if f.mark_guest == GuestMark.EMAIL_BOUNCED]
         if bounced:
             conn.executemany(
-                "UPDATE guests SET email_status = 'bounced', updated_at = ? "
-                "WHERE id = ? AND email_status = 'active'",
+                f"UPDATE guests SET email_status = '{EmailStatus.BOUNCED}', updated_at = ? "
+                f"WHERE id = ? AND email_status = '{EmailStatus.ACTIVE}'",
                 bounced,
             )
         fallbacks: dict[int, str] = {}
         for f in finishes:  # failures only, a few per batch at most
-            if f.fallback is not None and f.status == "failed":
+            if f.fallback is not None and f.status == DeliveryStatus.FAILED:
                 row = conn.execute(
                     INSERT_ROW
                     + row_select(f.fallback)

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from storage.db import Database
+from storage.statuses import FINISHED_MAILING, Channel, MailingStatus, SendMode
 
-Status = Literal["scheduled", "running", "paused", "completed", "cancelled", "missed"]
-STATUSES: tuple[str, ...] = ("scheduled", "running", "paused", "completed", "cancelled", "missed")
-CHANNELS = ("telegram", "email")
-SEND_MODES = ("all", "priority")
-# A mailing reaching one of these has finished (finished_at is set).
-FINISHED = frozenset({"completed", "cancelled", "missed"})
+# The names this module had before the types lived in storage/statuses.py.
+Status = MailingStatus
+STATUSES: tuple[MailingStatus, ...] = tuple(MailingStatus)
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
+SEND_MODES: tuple[SendMode, ...] = tuple(SendMode)
+FINISHED = FINISHED_MAILING
 
 COLUMNS = (
     "id", "name", "segment_id", "scheduled_at", "channels", "send_mode", "subject", "text_html",
@@ -52,13 +53,13 @@ class Mailing:
     name: str
     segment_id: int
     scheduled_at: datetime
-    channels: tuple[str, ...]
-    send_mode: str
+    channels: tuple[Channel, ...]
+    send_mode: SendMode
     subject: str | None
     text_html: str | None
     image_path: str | None
     image_file_id: str | None
-    status: str
+    status: MailingStatus
     locale: str
     created_by: int
     created_at: datetime
@@ -68,19 +69,21 @@ class Mailing:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Mailing:
-        v = dict(zip(COLUMNS, tuple(row), strict=True))
-        v["channels"] = tuple(c for c in str(v["channels"]).split(",") if c)
+        values = dict(zip(COLUMNS, tuple(row), strict=True))
+        values["channels"] = tuple(Channel(c) for c in str(values["channels"]).split(",") if c)
+        values["send_mode"] = SendMode(values["send_mode"])
+        values["status"] = MailingStatus(values["status"])
         for name in ("scheduled_at", "created_at", "updated_at", "started_at", "finished_at"):
-            v[name] = _time(v[name])
-        return cls(**v)
+            values[name] = _time(values[name])
+        return cls(**values)
 
     @property
     def uses_telegram(self) -> bool:
-        return "telegram" in self.channels
+        return Channel.TELEGRAM in self.channels
 
     @property
     def uses_email(self) -> bool:
-        return "email" in self.channels
+        return Channel.EMAIL in self.channels
 
 
 def _check_channels(channels: Sequence[str], send_mode: str) -> str:
@@ -111,14 +114,14 @@ class MailingRepository:
         segment_id: int,
         scheduled_at: datetime,
         channels: Sequence[str],
-        send_mode: str = "all",
+        send_mode: str = SendMode.ALL,
         subject: str | None = None,
         text_html: str | None = None,
         image_path: str | None = None,
         image_file_id: str | None = None,
         locale: str = "ru",
         created_by: int,
-        status: Status = "scheduled",
+        status: MailingStatus = MailingStatus.SCHEDULED,
     ) -> Mailing:
         """Store a new mailing (scheduled unless told otherwise)."""
         stored_channels = _check_channels(channels, send_mode)
@@ -176,10 +179,10 @@ class MailingRepository:
     async def recent(self, *, limit: int = 10, offset: int = 0) -> list[Mailing]:
         """The history list: scheduled ones first (soonest first), then the rest, newest first."""
         rows = await self.db.fetchall(
-            f"{_SELECT} ORDER BY status <> 'scheduled', "
-            "CASE WHEN status = 'scheduled' THEN scheduled_at END ASC, "
-            "scheduled_at DESC, id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            f"{_SELECT} ORDER BY status <> :scheduled, "
+            "CASE WHEN status = :scheduled THEN scheduled_at END ASC, "
+            "scheduled_at DESC, id DESC LIMIT :limit OFFSET :offset",
+            {"scheduled": MailingStatus.SCHEDULED, "limit": limit, "offset": offset},
         )
         return [Mailing.from_row(row) for row in rows]
 
@@ -189,15 +192,15 @@ class MailingRepository:
     async def due(self, now: datetime) -> list[Mailing]:
         """Scheduled mailings whose moment has come, oldest first."""
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE status = 'scheduled' AND scheduled_at <= ? ORDER BY scheduled_at, id",
-            (to_db_time(now),),
+            f"{_SELECT} WHERE status = ? AND scheduled_at <= ? ORDER BY scheduled_at, id",
+            (MailingStatus.SCHEDULED, to_db_time(now)),
         )
         return [Mailing.from_row(row) for row in rows]
 
     async def set_status(
         self,
         mailing_id: int,
-        status: Status | str,
+        status: MailingStatus | str,
         *,
         expected: str | tuple[str, ...] | None = None,
     ) -> bool:
@@ -211,7 +214,7 @@ class MailingRepository:
         now = _now()
         sql = "UPDATE mailings SET status = ?, updated_at = ?"
         params: list[Any] = [status, now]
-        if status == "running":
+        if status == MailingStatus.RUNNING:
             sql += ", started_at = COALESCE(started_at, ?)"
             params.append(now)
         if status in FINISHED:
@@ -228,15 +231,18 @@ class MailingRepository:
     async def reschedule(self, mailing_id: int, when: datetime) -> bool:
         """A new moment for a mailing that has not started; False otherwise."""
         changed = await self.db.execute(
-            "UPDATE mailings SET scheduled_at = ?, updated_at = ? "
-            "WHERE id = ? AND status = 'scheduled'",
-            (to_db_time(when), _now(), mailing_id),
+            "UPDATE mailings SET scheduled_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+            (to_db_time(when), _now(), mailing_id, MailingStatus.SCHEDULED),
         )
         return changed == 1
 
     async def cancel(self, mailing_id: int) -> bool:
         """Cancel a mailing that is scheduled or paused; False when it is past that."""
-        return await self.set_status(mailing_id, "cancelled", expected=("scheduled", "paused"))
+        return await self.set_status(
+            mailing_id,
+            MailingStatus.CANCELLED,
+            expected=(MailingStatus.SCHEDULED, MailingStatus.PAUSED),
+        )
 
     async def set_image_file_id(self, mailing_id: int, file_id: str) -> None:
         """Remember the Telegram file_id of the mailing's image once it has been uploaded."""

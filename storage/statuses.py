@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Literal
 
 
 class MailingStatus(StrEnum):
@@ -43,6 +44,51 @@ class DeliveryStatus(StrEnum):
 TERMINAL_DELIVERY = frozenset(
     {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.UNKNOWN}
 )
+
+
+# How a send ended for its claimed row (never SENDING); PENDING hands the row back
+# unsent. The plain spellings are accepted too: a sender may write Result("failed", ...).
+Outcome = Literal[
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.UNKNOWN,
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SKIPPED,
+    "sent",
+    "failed",
+    "unknown",
+    "pending",
+    "skipped",
+]
+
+
+class GuestMark(StrEnum):
+    """What a send learnt about the guest, written with the row's finish."""
+
+    TG_BLOCKED = "tg_blocked"  # the guest blocked the bot
+    EMAIL_BOUNCED = "email_bounced"  # the address does not exist
+
+
+# A guest mark as a send reports it (the plain spellings are accepted, as for Outcome).
+Mark = Literal[GuestMark.TG_BLOCKED, GuestMark.EMAIL_BOUNCED, "tg_blocked", "email_bounced"]
+
+
+class TelegramStatus(StrEnum):
+    """Whether a guest's Telegram takes mailings (guests.tg_status)."""
+
+    NONE = "none"  # not linked
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"  # /stop
+    BLOCKED = "blocked"  # the guest blocked the bot
+
+
+class EmailStatus(StrEnum):
+    """Whether a guest's address takes mailings (guests.email_status)."""
+
+    NONE = "none"  # no address
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # the address does not exist
 
 
 class Channel(StrEnum):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from bot.render import Recipient
 from storage.deliveries import PendingDelivery
+from storage.statuses import Channel, DeliveryStatus, Mark, Outcome
 
 # How many times a row is tried on network errors, 5xx and 4xx answers.
 MAX_TRIES = 3
@@ -30,13 +31,13 @@ class ChannelDown(Exception):
 
 
 class Result(NamedTuple):
-    """How one send ended. status "pending": never reached the server, so it may go again."""
+    """How one send ended. Status PENDING: never reached the server, so it may go again."""
 
-    status: Literal["sent", "failed", "unknown", "pending", "skipped"]
+    status: Outcome
     code: str | None = None
     text: str | None = None
     external_id: str | None = None
-    mark_guest: Literal["tg_blocked", "email_bounced"] | None = None
+    mark_guest: Mark | None = None
     # The channel itself failed (server down or erroring), not this guest's address:
     # these count towards pausing the channel after CHANNEL_FAILURE_LIMIT in a row.
     channel_failure: bool = False
@@ -47,17 +48,20 @@ class Result(NamedTuple):
     @classmethod
     def sent(cls, external_id: str) -> Result:
         """A delivered message with the id the other side gave it."""
-        return cls("sent", external_id=external_id)
+        return cls(DeliveryStatus.SENT, external_id=external_id)
 
 
 class Sender(Protocol):
     """One channel of a run: `workers` slots, each waiting until ready, then sending."""
 
-    channel: str
     workers: int
     # Rows to claim ahead of the workers: enough to cover a claim's commit at the
     # channel's rate, no more (claimed rows caught by a crash end `unknown`).
     claim_ahead: int
+
+    @property
+    def channel(self) -> Channel | str:
+        """The channel it sends on."""
 
     async def ready(self, slot: int) -> None:
         """Wait until worker `slot` may send (rate slot, open connection); ChannelDown if not."""

@@ -17,12 +17,13 @@ from aiogram import Bot
 from bot.delivery.base import Sender
 from bot.delivery.email_sender import EmailSender
 from bot.delivery.limiter import RateLimiter
-from bot.delivery.senders import Today, telegram_workers
+from bot.delivery.render_clock import RenderClock
 from bot.delivery.switched_off import SwitchedOffSender
-from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.telegram_sender import TelegramSender, telegram_workers
 from bot.smtp import SmtpConfig
 from bot.unsubscribe import UnsubscribeTokens
 from storage.mailings import Mailing
+from storage.statuses import Channel
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -36,10 +37,10 @@ class ChannelSetup:
     """The admin's settings a run sends with: the SMTP server and the switched-off channels."""
 
     smtp: SmtpConfig | None
-    switched_off: frozenset[str] = frozenset()
+    switched_off: frozenset[Channel] = frozenset()
 
 
-class Channels:
+class SenderFactory:
     """Builds each run's senders: Telegram through the bot's one limiter, email through a
     pool of SMTP connections, a switched-off channel as a sender that pauses at once."""
 
@@ -69,21 +70,21 @@ class Channels:
 
     def sender(
         self,
-        channel: str,
+        channel: Channel,
         mailing: Mailing,
-        today: Today,
+        clock: RenderClock,
         setup: ChannelSetup,
         save_file_id: Callable[[str | None], Awaitable[None]],
     ) -> Sender:
         """A fresh sender for one channel of a run of `mailing`."""
         if channel in setup.switched_off:
             return SwitchedOffSender(channel)
-        if channel == "telegram":
+        if channel == Channel.TELEGRAM:
             return TelegramSender(
                 self.bot,
                 self.limiter,
                 mailing,
-                today,
+                clock,
                 data_dir=self.settings.data_dir,
                 workers=self.telegram_workers,
                 save_file_id=save_file_id,
@@ -91,20 +92,20 @@ class Channels:
         return EmailSender(
             setup.smtp,
             mailing,
-            today,
+            clock,
             data_dir=self.settings.data_dir,
             workers=self.pool_size,
             tokens=self.tokens,
             bot_username=self.bot_username,
         )
 
-    async def _switched_off(self, smtp: SmtpConfig | None) -> frozenset[str]:
+    async def _switched_off(self, smtp: SmtpConfig | None) -> frozenset[Channel]:
         """The channels an admin switched off in /settings (their rows wait, paused).
         Email without SMTP settings is left to the email sender, which says "not set up"."""
         if self.mailing_settings is None:
             return frozenset()
-        off = {"telegram", "email"}.difference(await self.mailing_settings.enabled_channels())
-        return frozenset(off if smtp is not None else off - {"email"})
+        off = set(Channel).difference(await self.mailing_settings.enabled_channels())
+        return frozenset(off if smtp is not None else off - {Channel.EMAIL})
 
     async def _smtp_config(self) -> SmtpConfig | None:
         """The verified SMTP settings (None when email is not set up or cannot be decrypted)."""

@@ -15,9 +15,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from storage.deliveries import Finish
-from storage.delivery_writer import Committed, DeliveryWriter
+from storage.delivery_writer import Committed
+
+if TYPE_CHECKING:
+    from bot.delivery.store import JournalStore
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ class Journal:
     """Batches claims and finishes of one run into transactions on the writer's connection."""
 
     def __init__(
-        self, writer: DeliveryWriter, on_commit: Callable[[list[Finish], dict[int, str]], None]
+        self, writer: JournalStore, on_commit: Callable[[list[Finish], dict[int, str]], None]
     ) -> None:
         """Write through `writer`; `on_commit` sees every finish once it is durable, with the
         status of each fallback row written (by the failed row's id)."""

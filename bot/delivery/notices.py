@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.progress import CHANNEL_NAMES, RunKeyboards, notify
 from storage.mailings import Mailing
+from storage.statuses import MailingStatus
 
 
 def missed_text(
@@ -100,4 +101,4 @@ class AdminNotices:
         if self.keyboards is None:
             return None
         with self.i18n.context(), self.i18n.use_locale(locale):
-            return self.keyboards.controls(mailing_id, "paused", 0)
+            return self.keyboards.controls(mailing_id, MailingStatus.PAUSED, 0)

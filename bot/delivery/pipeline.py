@@ -4,7 +4,8 @@ workers, and the workers sending them through the channel's sender.
 Like listmonk's pipe: the feeder reads pending rows in pages (constant memory)
 and claims them a chunk at a time; each worker waits for the channel to be
 ready, sends, and hands the result to the run's journal. N failures in a row
-pause the channel.
+pause the channel: the pipeline halts and asks the run, which owns the run's
+paused channels and its stop flag; the pipeline only reads them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from bot.delivery.base import ChannelDown, Result, Sender, short
 from storage.deliveries import INTERRUPTED, PendingDelivery
+from storage.statuses import Channel, DeliveryStatus
 
 if TYPE_CHECKING:
     from bot.delivery.run import MailingRun
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 PAGE = 200  # pending rows read at a time per channel
 CHANNEL_BACKOFF_MAX = 10.0
+PENDING: Final = DeliveryStatus.PENDING
+UNKNOWN: Final = DeliveryStatus.UNKNOWN
 
 
 class ChannelPipeline:
@@ -33,7 +37,7 @@ class ChannelPipeline:
         """Feed `sender` the run's pending rows of its channel; `upstream` may add fallbacks."""
         self.run = run
         self.sender = sender
-        self.channel = sender.channel
+        self.channel = Channel(sender.channel)
         self.upstream = upstream
         # Rows are claimed a chunk at a time just ahead of the workers (the sender says
         # how far ahead its rate needs): the next chunk once fewer than a chunk wait in
@@ -48,12 +52,14 @@ class ChannelPipeline:
         self.more = asyncio.Event()
         self.wake = asyncio.Event()
         self.failures_in_row = 0
+        # Why this pipeline gave up on its channel (it stays halted; a Resume starts
+        # a new pipeline with a new sender once this one has ended).
         self.paused: str | None = None
         self._drained = asyncio.Event()
 
     @property
     def halted(self) -> bool:
-        """True once the run stops or this channel is paused."""
+        """True once the run stops or this pipeline paused its channel."""
         return self.run.stopping or self.paused is not None
 
     def halt(self) -> None:
@@ -83,10 +89,10 @@ class ChannelPipeline:
     async def _feed(self) -> None:
         """Claim pending rows a few at a time, just ahead of the workers; at the end rescan
         (rows handed back unsent), and wait for fallback rows from earlier channels."""
-        writer, mailing_id = self.run.writer, self.run.mailing.id
+        store, mailing_id = self.run.journal_store, self.run.mailing.id
         cursor = 0
         while not self.halted:
-            rows = await writer.pending_page(mailing_id, self.channel, cursor, PAGE)
+            rows = await store.pending_page(mailing_id, self.channel, cursor, PAGE)
             if rows:
                 cursor = rows[-1].id
                 fresh = [r for r in rows if r.id not in self.inflight]
@@ -112,7 +118,7 @@ class ChannelPipeline:
             self.more.clear()
             upstream_done = all(p.done.is_set() for p in self.upstream)
             # Rows handed back unsent, or made pending again, sit before the cursor.
-            if await writer.pending_page(mailing_id, self.channel, 0, 1):
+            if await store.pending_page(mailing_id, self.channel, 0, 1):
                 cursor = 0
                 continue
             if upstream_done:
@@ -136,7 +142,7 @@ class ChannelPipeline:
 
     async def _worker(self, slot: int) -> None:
         """Take rows from the queue: wait until ready, claim, send, hand in the result."""
-        i18n = self.run.options.i18n
+        i18n = self.run.i18n
         with i18n.context(), i18n.use_locale(self.run.mailing.locale):
             while (row := await self.queue.get()) is not None:
                 if self.queue.qsize() < self.chunk:
@@ -151,48 +157,48 @@ class ChannelPipeline:
     async def _deliver(self, slot: int, row: PendingDelivery) -> None:
         """One claimed row: wait until the channel is ready, send, hand in the result."""
         if self.halted:
-            self.run.finish(row, Result("pending"))  # back to pending, untouched
+            self.run.finish(row, Result(PENDING))  # back to pending, untouched
             return
         try:
             await self.sender.ready(slot)
         except ChannelDown as down:
-            self.run.finish(row, Result("pending", down.code, down.text))
+            self.run.finish(row, Result(PENDING, down.code, down.text))
             await self._channel_failed(down.text, fatal=down.fatal)
             return
         except Exception as exc:  # nothing was sent: the row waits, the channel counts it
             log.exception("mailing %d: %s not ready", self.run.mailing.id, self.channel)
             text = short(f"{type(exc).__name__}: {exc}")
-            self.run.finish(row, Result("pending", "internal_error", text))
+            self.run.finish(row, Result(PENDING, "internal_error", text))
             await self._channel_failed(text, fatal=False)
             return
         except BaseException:
-            self.run.finish(row, Result("pending"))
+            self.run.finish(row, Result(PENDING))
             raise
         if self.halted:  # paused or cancelled while this worker waited for its slot
-            self.run.finish(row, Result("pending"))
+            self.run.finish(row, Result(PENDING))
             return
         try:
             result = await self.sender.send(slot, row)
         except ChannelDown as down:
-            result = Result("pending", down.code, down.text, channel_failure=True)
+            result = Result(PENDING, down.code, down.text, channel_failure=True)
             if down.fatal:
                 self.pause(down.text)
         except Exception as exc:  # a bug must not lose the row: it becomes unknown
             log.exception("mailing %d: sending row %d failed", self.run.mailing.id, row.id)
-            result = Result("unknown", "internal_error", short(f"{type(exc).__name__}: {exc}"))
+            result = Result(UNKNOWN, "internal_error", short(f"{type(exc).__name__}: {exc}"))
         except BaseException:  # cancelled mid-send: whether it went out is not known
-            self.run.finish(row, Result("unknown", *INTERRUPTED))
+            self.run.finish(row, Result(UNKNOWN, *INTERRUPTED))
             raise
         self.run.finish(row, result)
         if result.channel_failure:
             await self._channel_failed(result.text or result.code or "error", fatal=False)
-        elif result.status != "pending":
+        elif result.status != PENDING:
             self.failures_in_row = 0
 
     async def _channel_failed(self, text: str, *, fatal: bool) -> None:
         """Count a failure of the channel; pause it at the limit, else back off a little."""
         self.failures_in_row += 1
-        if fatal or self.failures_in_row >= self.run.options.failure_limit:
+        if fatal or self.failures_in_row >= self.run.failure_limit:
             self.pause(text)
             return
         delay = min(CHANNEL_BACKOFF_MAX, 0.25 * 2 ** min(self.failures_in_row, 8))
@@ -203,8 +209,7 @@ class ChannelPipeline:
         """Pause this channel of the run (the admin is told, with Resume)."""
         if self.paused is None:
             self.paused = reason
-            # Known to the run at once, so Resume works while other channels still send.
-            self.run.paused_channels.add(self.channel)
+            self.run.pause_channel(self.channel)
             log.warning(
                 "mailing %d: %s paused after %d failures in a row: %s",
                 self.run.mailing.id,

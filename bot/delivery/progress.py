@@ -1,8 +1,9 @@
 """What the admin sees of a run: one progress message edited at most every 3 s, a summary.
 
-Also the engine's other notices to an admin (a missed mailing, a paused channel).
-Everything here talks to the admin directly, outside the broadcast limiter: the
-broadcast runs below Telegram's limit, leaving room for the admin's chat.
+The run pushes its counters here as they move; the message shows them. A new
+message to the admin takes a slot of the bot's one limiter like every broadcast
+send (docs/architecture.md, "Engine invariants"); the engine's other notices to
+an admin are in notices.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import html
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Protocol
 
 from aiogram import Bot
@@ -25,12 +25,17 @@ from babel.numbers import format_decimal
 
 from bot.delivery.limiter import RateLimiter
 from storage.deliveries import Counts
+from storage.statuses import Channel, DeliveryStatus, MailingStatus
 
 log = logging.getLogger(__name__)
 
 EDIT_INTERVAL = 3.0
 _RATE_WINDOW = 30.0
-CHANNEL_NAMES = {"telegram": "Telegram", "email": "Email"}
+CHANNEL_NAMES: dict[str, str] = {Channel.TELEGRAM: "Telegram", Channel.EMAIL: "Email"}
+# The progress of a run stopped with the bot (the mailing stays running; it resumes at start).
+STOPPED = "stopped"
+SENT, FAILED, SKIPPED = DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED
+UNKNOWN = DeliveryStatus.UNKNOWN
 
 
 class RunKeyboards(Protocol):
@@ -65,14 +70,15 @@ class Progress:
         locale: str,
         chat_id: int,
         name: str,
-        counts: Callable[[], Counts],
         keyboards: RunKeyboards | None,
         mailing_id: int,
         limiter: RateLimiter | None = None,
     ) -> None:
-        """Report on mailing `name` to `chat_id` in `locale`; `counts` gives the live counters."""
+        """Report on mailing `name` to `chat_id` in `locale`."""
         self.bot, self.i18n, self.locale = bot, i18n, locale
-        self.chat_id, self.name, self.counts = chat_id, name, counts
+        self.chat_id, self.name = chat_id, name
+        # The run's live counters, as it last pushed them (changed in place between pushes).
+        self.counts = Counts({})
         self.keyboards, self.mailing_id = keyboards, mailing_id
         self.limiter = limiter
         self.message_id: int | None = None
@@ -81,12 +87,12 @@ class Progress:
         self._shown = ""
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.state = "running"
+        self.state: str = MailingStatus.RUNNING
 
     def _done(self) -> int:
-        """Rows finished so far (sent, failed, skipped, unknown)."""
-        c = self.counts()
-        return c.total("sent") + c.total("failed") + c.total("unknown")
+        """Rows sent, failed or unknown so far."""
+        counts = self.counts
+        return counts.total(SENT) + counts.total(FAILED) + counts.total(UNKNOWN)
 
     def _rate(self) -> float:
         """Messages per second over the last half minute."""
@@ -100,43 +106,43 @@ class Progress:
     def text(self) -> str:
         """The progress message as it should read now."""
         with self.i18n.context(), self.i18n.use_locale(self.locale):
-            c = self.counts()
-            left = c.total("pending") + c.total("sending")
-            states = {
-                "running": _("running"),
-                "paused": _("paused"),
-                "completed": _("completed"),
-                "cancelled": _("cancelled"),
-                "stopped": _("stopped with the bot; resumes at start"),
+            counts = self.counts
+            left = counts.total(DeliveryStatus.PENDING) + counts.total(DeliveryStatus.SENDING)
+            states: dict[str, str] = {
+                MailingStatus.RUNNING: _("running"),
+                MailingStatus.PAUSED: _("paused"),
+                MailingStatus.COMPLETED: _("completed"),
+                MailingStatus.CANCELLED: _("cancelled"),
+                STOPPED: _("stopped with the bot; resumes at start"),
             }
             lines = [
                 _("📨 <b>{name}</b> — {state}").format(
                     name=html.escape(self.name), state=states.get(self.state, self.state)
                 ),
                 _("Sent: {sent} · failed: {failed} · skipped: {skipped} · left: {left}").format(
-                    sent=c.total("sent"),
-                    failed=c.total("failed"),
-                    skipped=c.total("skipped"),
+                    sent=counts.total(SENT),
+                    failed=counts.total(FAILED),
+                    skipped=counts.total(SKIPPED),
                     left=left,
                 ),
             ]
-            if len(c.by_channel) > 1:
-                for channel in sorted(c.by_channel):
-                    total = sum(c.by_channel[channel].values())
+            if len(counts.by_channel) > 1:
+                for channel in sorted(counts.by_channel):
+                    total = sum(counts.by_channel[channel].values())
                     lines.append(
                         _("{channel}: sent {sent} of {total}").format(
                             channel=CHANNEL_NAMES.get(channel, channel),
-                            sent=c.channel(channel, "sent"),
+                            sent=counts.channel(channel, SENT),
                             total=total,
                         )
                     )
-            if c.total("unknown"):
+            if counts.total(UNKNOWN):
                 lines.append(
                     _("Unknown (in flight when interrupted): {unknown}").format(
-                        unknown=c.total("unknown")
+                        unknown=counts.total(UNKNOWN)
                     )
                 )
-            if self.state == "running":
+            if self.state == MailingStatus.RUNNING:
                 rate = self._rate()
                 eta = duration(left / rate) if rate > 0 and left else "—"
                 lines.append(
@@ -155,13 +161,11 @@ class Progress:
         if self.keyboards is None:
             return None
         with self.i18n.context(), self.i18n.use_locale(self.locale):
-            return self.keyboards.controls(
-                self.mailing_id, self.state, self.counts().total("unknown")
-            )
+            return self.keyboards.controls(self.mailing_id, self.state, self.counts.total(UNKNOWN))
 
-    async def open(self, message_id: int | None) -> int | None:
+    async def open(self, message_id: int | None, counts: Counts) -> int | None:
         """Show the progress (editing `message_id` if it still exists); start the ticker."""
-        self.message_id = message_id
+        self.message_id, self.counts = message_id, counts
         # A new message only when the old one is gone: a refused edit (a 429, a network
         # blip) keeps it, so the admin never gets two with live buttons.
         if self.message_id is None or await self._edit(force=True) is False:
@@ -169,20 +173,27 @@ class Progress:
         self._task = asyncio.create_task(self._ticker(), name=f"progress-{self.mailing_id}")
         return self.message_id
 
-    def changed(self) -> None:
+    def follow(self, counts: Counts) -> None:
+        """Show these counters from now on (read again by the run; no edit by itself)."""
+        self.counts = counts
+
+    def changed(self, counts: Counts) -> None:
         """Counters moved; the ticker edits at its next turn."""
+        self.counts = counts
         self._dirty.set()
 
-    async def close(self, state: str, summary: str | None = None) -> None:
-        """Stop the ticker, show the final state, and send the summary as a new message."""
-        self.state = state
+    async def close(self, state: str, counts: Counts, *, final: bool = True) -> None:
+        """Stop the ticker and show the end state; `final`: the run is over, so a summary
+        follows as a new message."""
+        self.state, self.counts = state, counts
+        text = summary(self.i18n, self.locale, state, self.name, counts) if final else None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._edit(force=True)
-        if summary:
-            await self._send(summary, self.markup())
+        if text:
+            await self._send(text, self.markup())
 
     async def _ticker(self) -> None:
         """Edit the message when something changed, at most every EDIT_INTERVAL seconds."""
@@ -270,24 +281,24 @@ async def notify(
 def summary(i18n: I18n, locale: str, state: str, name: str, counts: Counts) -> str:
     """The final word on a run: how it ended and where every row stands."""
     with i18n.context(), i18n.use_locale(locale):
-        titles = {
-            "completed": _("✅ Mailing “{name}” is complete."),
-            "cancelled": _("✖️ Mailing “{name}” was cancelled."),
-            "paused": _("⏸ Mailing “{name}” is paused."),
+        titles: dict[str, str] = {
+            MailingStatus.COMPLETED: _("✅ Mailing “{name}” is complete."),
+            MailingStatus.CANCELLED: _("✖️ Mailing “{name}” was cancelled."),
+            MailingStatus.PAUSED: _("⏸ Mailing “{name}” is paused."),
         }
         lines = [
             titles.get(state, "{name}").format(name=html.escape(name)),
             _("Sent: {sent}, failed: {failed}, skipped: {skipped}.").format(
-                sent=counts.total("sent"),
-                failed=counts.total("failed"),
-                skipped=counts.total("skipped"),
+                sent=counts.total(SENT),
+                failed=counts.total(FAILED),
+                skipped=counts.total(SKIPPED),
             ),
         ]
-        if counts.total("unknown"):
+        if counts.total(UNKNOWN):
             lines.append(
                 _(
                     "Unknown: {unknown} (in flight when the bot stopped; they may have "
                     "arrived). You can resend them."
-                ).format(unknown=counts.total("unknown"))
+                ).format(unknown=counts.total(UNKNOWN))
             )
         return "\n".join(lines)

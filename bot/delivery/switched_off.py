@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.delivery.base import ChannelDown, Result
 from storage.deliveries import PendingDelivery
+from storage.statuses import Channel, DeliveryStatus
 
 
 def N_(text: str) -> str:
@@ -16,8 +17,8 @@ def N_(text: str) -> str:
 
 
 REASONS = {
-    "email": N_("the Email channel is switched off in /settings"),
-    "telegram": N_("the Telegram channel is switched off in /settings"),
+    Channel.EMAIL: N_("the Email channel is switched off in /settings"),
+    Channel.TELEGRAM: N_("the Telegram channel is switched off in /settings"),
 }
 
 
@@ -27,7 +28,7 @@ class SwitchedOffSender:
     workers = 1
     claim_ahead = 1
 
-    def __init__(self, channel: str) -> None:
+    def __init__(self, channel: Channel) -> None:
         """The channel that is off."""
         self.channel = channel
 
@@ -37,7 +38,7 @@ class SwitchedOffSender:
 
     async def send(self, slot: int, row: PendingDelivery) -> Result:
         """Never reached (ready refuses); the row stays pending."""
-        return Result("pending")
+        return Result(DeliveryStatus.PENDING)
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -15,6 +15,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Final
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -36,6 +37,11 @@ from bot.delivery.limiter import RateLimiter
 from bot.render import TELEGRAM_CAPTION_LIMIT, RenderContext, TelegramTemplate, telegram_length
 from storage.deliveries import PendingDelivery
 from storage.mailings import Mailing
+from storage.statuses import Channel, DeliveryStatus, GuestMark
+
+FAILED: Final = DeliveryStatus.FAILED
+PENDING: Final = DeliveryStatus.PENDING
+UNKNOWN: Final = DeliveryStatus.UNKNOWN
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,11 @@ class _Failed(Exception):
         self.result = result
 
 
+def telegram_workers(rate: float) -> int:
+    """Concurrent Telegram sends per run: enough to keep `rate` up at ~250 ms per request."""
+    return max(4, min(32, math.ceil(rate / 4)))
+
+
 def _not_sent(exc: TelegramNetworkError) -> bool:
     """True when the request never reached Telegram (no connection could be made)."""
     return isinstance(exc.__cause__, ClientConnectorError)
@@ -68,7 +79,7 @@ def _not_sent(exc: TelegramNetworkError) -> bool:
 class TelegramSender:
     """Sends one mailing to guests' Telegram chats."""
 
-    channel = "telegram"
+    channel = Channel.TELEGRAM
 
     def __init__(
         self,
@@ -110,7 +121,7 @@ class TelegramSender:
         try:
             chat_id = int(row.address)
         except ValueError:
-            return Result("failed", "bad_address", f"not a Telegram chat id: {row.address!r}")
+            return Result(FAILED, "bad_address", f"not a Telegram chat id: {row.address!r}")
         text = None
         if self.mailing.text_html:
             if self._template is None:  # a bad template fails each row, as rendering did
@@ -127,12 +138,12 @@ class TelegramSender:
             elif text is not None:
                 ids.append(await self._call(SendMessage(chat_id=chat_id, text=text)))
             else:
-                return Result("failed", "empty", "the mailing has neither text nor image")
+                return Result(FAILED, "empty", "the mailing has neither text nor image")
         except _Failed as failed:
             result = failed.result
             if ids:  # the photo arrived: sending everything again would repeat it
                 result = result._replace(
-                    status="failed" if result.status == "pending" else result.status,
+                    status=FAILED if result.status == PENDING else result.status,
                     text=short(f"only the photo arrived: {result.text}"),
                     partial=True,
                 )
@@ -158,7 +169,7 @@ class TelegramSender:
                     self.file_id = None
                     await self.save_file_id(None)
                 await self.limiter.acquire()  # the upload is one more send
-        raise _Failed(Result("failed", "bad_file_id", "Telegram refused the image"))
+        raise _Failed(Result(FAILED, "bad_file_id", "Telegram refused the image"))
 
     async def _upload(self, chat_id: int, caption: str | None) -> str:
         """Send the photo as an upload (the first send of the run) and keep its file_id."""
@@ -198,45 +209,45 @@ class TelegramSender:
                 rate_limited += 1
                 if rate_limited >= MAX_RATE_LIMITED:
                     raise _Failed(
-                        Result("pending", "rate_limited", short(exc.message), channel_failure=True)
+                        Result(PENDING, "rate_limited", short(exc.message), channel_failure=True)
                     ) from None
             except TelegramForbiddenError as exc:
                 raise _Failed(
-                    Result("failed", "blocked", short(exc.message), mark_guest="tg_blocked")
+                    Result(FAILED, "blocked", short(exc.message), mark_guest=GuestMark.TG_BLOCKED)
                 ) from None
             except TelegramBadRequest as exc:
                 raise _Failed(self._bad_request(exc)) from None
             except TelegramUnauthorizedError as exc:
                 raise _Failed(
-                    Result("pending", "unauthorized", short(exc.message), channel_failure=True)
+                    Result(PENDING, "unauthorized", short(exc.message), channel_failure=True)
                 ) from None
             except TelegramServerError as exc:
                 tries += 1
                 if tries >= MAX_TRIES:
                     text = f"Telegram error after {tries} tries: {exc.message}"
                     raise _Failed(
-                        Result("failed", "telegram_error", short(text), channel_failure=True)
+                        Result(FAILED, "telegram_error", short(text), channel_failure=True)
                     ) from None
                 await asyncio.sleep(backoff(tries))
             except TelegramEntityTooLarge as exc:
-                raise _Failed(Result("failed", "too_large", short(exc.message))) from None
+                raise _Failed(Result(FAILED, "too_large", short(exc.message))) from None
             except TelegramNetworkError as exc:
                 if not _not_sent(exc):
                     text = f"no answer from Telegram ({exc.message}); it may have arrived"
                     # Counts towards pausing: a link that swallows requests would
                     # otherwise turn the whole segment into `unknown` one by one.
                     raise _Failed(
-                        Result("unknown", "no_answer", short(text), channel_failure=True)
+                        Result(UNKNOWN, "no_answer", short(text), channel_failure=True)
                     ) from None
                 tries += 1
                 if tries >= MAX_TRIES:
                     text = f"Telegram cannot be reached: {exc.message}"
                     raise _Failed(
-                        Result("pending", "unreachable", short(text), channel_failure=True)
+                        Result(PENDING, "unreachable", short(text), channel_failure=True)
                     ) from None
                 await asyncio.sleep(backoff(tries))
             except TelegramAPIError as exc:
-                raise _Failed(Result("failed", "telegram_error", short(exc.message))) from None
+                raise _Failed(Result(FAILED, "telegram_error", short(exc.message))) from None
             await self.limiter.acquire()
 
     @staticmethod
@@ -244,7 +255,7 @@ class TelegramSender:
         """A 400 answer as the row's result."""
         message = exc.message.lower()
         if "chat not found" in message:
-            return Result("failed", "chat_not_found", short(exc.message))
+            return Result(FAILED, "chat_not_found", short(exc.message))
         if "file identifier" in message or "wrong file" in message or "file_id" in message:
-            return Result("failed", "bad_file_id", short(exc.message))
-        return Result("failed", "bad_request", short(exc.message))
+            return Result(FAILED, "bad_file_id", short(exc.message))
+        return Result(FAILED, "bad_request", short(exc.message))

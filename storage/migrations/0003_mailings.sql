@@ -44,8 +44,8 @@ CREATE TABLE mailings (
 CREATE INDEX mailings_by_status_time ON mailings (status, scheduled_at);
 CREATE INDEX mailings_by_time ON mailings (scheduled_at);
 
--- One row per guest per channel tried (DESIGN section 6). The journal of a
--- mailing is these rows; the engine's progress is their statuses.
+-- One row per guest per channel tried (docs/architecture.md, "State machines").
+-- The journal of a mailing is these rows; the engine's progress is their statuses.
 CREATE TABLE deliveries (
     id          INTEGER PRIMARY KEY,
     mailing_id  INTEGER NOT NULL REFERENCES mailings (id) ON DELETE CASCADE,

@@ -1,8 +1,7 @@
-"""What a run's senders share with the engine: the render context and how many workers."""
+"""The render context of a run's messages, kept current while the run goes on."""
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import date
 from typing import TYPE_CHECKING
@@ -12,13 +11,10 @@ from bot.render import RenderContext
 if TYPE_CHECKING:
     from bot.config import Settings
 
-
-def telegram_workers(rate: float) -> int:
-    """Concurrent Telegram sends: enough to keep `rate` up at ~250 ms per request."""
-    return max(4, min(32, math.ceil(rate / 4)))
+REFRESH_SECONDS = 60
 
 
-class Today:
+class RenderClock:
     """The render context of a mailing, refreshed each minute ({today} turns at midnight)."""
 
     def __init__(self, locale: str, settings: Settings) -> None:
@@ -29,7 +25,7 @@ class Today:
 
     def __call__(self) -> RenderContext:
         """The current context."""
-        if time.monotonic() - self.at > 60:
+        if time.monotonic() - self.at > REFRESH_SECONDS:
             self.ctx, self.at = RenderContext.now(self.locale, self.tz), time.monotonic()
         return self.ctx
 
