@@ -28,6 +28,7 @@ from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
 from bot.services import Services
 from bot.startup import check_token, set_menus_if_possible
+from bot.telegram_session import install as install_budget
 from bot.unsubscribe import UnsubscribeTokens
 from handlers import get_routers
 from handlers.mailing_run import RunKeyboards
@@ -136,6 +137,8 @@ async def create_app(settings: Settings) -> Application:
             keyboards=RunKeyboards(),
             bot_username=me.username,
         )
+        # Every message the bot sends or edits takes a slot of the engine's one limiter.
+        install_budget(bot, engine.limiter)
         services = Services(
             settings=settings,
             audit=audit,

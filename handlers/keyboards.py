@@ -6,24 +6,24 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.callbacks import GuestsCb, LangCb, MenuCb, NavCb
+from handlers.callbacks import GuestsCb, LangCb, MenuAction, MenuCb, NavAction, NavCb
 
 
 def main_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✉️ New mailing"), callback_data=MenuCb(action="new"))
-    kb.button(text=_("📜 History"), callback_data=MenuCb(action="history"))
-    kb.button(text=_("👥 Guests"), callback_data=MenuCb(action="guests"))
-    kb.button(text=_("⚙️ Settings"), callback_data=MenuCb(action="settings"))
-    kb.button(text=_("🌐 Language"), callback_data=MenuCb(action="language"))
-    kb.button(text=_("❓ Help"), callback_data=MenuCb(action="help"))
+    kb.button(text=_("✉️ New mailing"), callback_data=MenuCb(action=MenuAction.NEW))
+    kb.button(text=_("📜 History"), callback_data=MenuCb(action=MenuAction.HISTORY))
+    kb.button(text=_("👥 Guests"), callback_data=MenuCb(action=MenuAction.GUESTS))
+    kb.button(text=_("⚙️ Settings"), callback_data=MenuCb(action=MenuAction.SETTINGS))
+    kb.button(text=_("🌐 Language"), callback_data=MenuCb(action=MenuAction.LANGUAGE))
+    kb.button(text=_("❓ Help"), callback_data=MenuCb(action=MenuAction.HELP))
     kb.adjust(2, 2, 2)
     return kb.as_markup()
 
 
 def cancel_only() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✖️ Cancel"), callback_data=NavCb(action="cancel"))
+    kb.button(text=_("✖️ Cancel"), callback_data=NavCb(action=NavAction.CANCEL))
     return kb.as_markup()
 
 

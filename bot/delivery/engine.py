@@ -114,11 +114,6 @@ class DeliveryEngine:
         return self._opened.deliveries
 
     @property
-    def repo(self) -> DeliveryRepository:
-        """The engine's store under its former name (handlers/history.py reads counts)."""
-        return self._opened.deliveries
-
-    @property
     def writer(self) -> DeliveryWriter:
         """The hot path's connection (claims, finishes, pending pages)."""
         return self._opened.writer

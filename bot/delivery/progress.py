@@ -246,11 +246,10 @@ async def send_admin(
     markup: InlineKeyboardMarkup | None = None,
     limiter: RateLimiter | None = None,
 ) -> int | None:
-    """Send the engine's message to an admin, paced by the limiter, waiting out a 429;
-    the message id, or None when Telegram refused it (never raises)."""
+    """Send the engine's message to an admin, waiting out a 429; the message id, or None
+    when Telegram refused it (never raises). Its slot of the bot's budget is taken by the
+    session (bot/telegram_session.py), like every message the bot sends or edits."""
     for _attempt in range(3):
-        if limiter is not None:  # a new message counts towards the bot's rate
-            await limiter.acquire()
         try:
             message = await bot.send_message(chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:

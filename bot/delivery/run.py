@@ -23,6 +23,7 @@ from bot.delivery.journal import Journal
 from bot.delivery.pipeline import ChannelPipeline
 from bot.delivery.populate import populate
 from bot.delivery.progress import STOPPED
+from bot.telegram_session import detached
 from storage.deliveries import CANCELLED, Counts, Finish, PendingDelivery
 from storage.mailings import Mailing
 from storage.statuses import Channel, DeliveryStatus, MailingStatus, SendMode
@@ -121,7 +122,10 @@ class MailingRun:
     # ------------------------------------------------------------------ life
     def start(self) -> asyncio.Task[None]:
         """Start the run's task."""
-        self._task = asyncio.create_task(self._drive(), name=f"mailing-{self.mailing.id}")
+        # Detached: a run started by an admin's button is not a reply to that update.
+        self._task = asyncio.create_task(
+            self._drive(), name=f"mailing-{self.mailing.id}", context=detached()
+        )
         return self._task
 
     @property

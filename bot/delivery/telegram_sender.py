@@ -35,6 +35,7 @@ from aiohttp import ClientConnectorError
 from bot.delivery.base import MAX_TRIES, ChannelDown, Result, backoff, recipient_of, short
 from bot.delivery.limiter import RateLimiter
 from bot.render import TELEGRAM_CAPTION_LIMIT, RenderContext, TelegramTemplate, telegram_length
+from bot.telegram_session import paced_by_caller
 from storage.deliveries import PendingDelivery
 from storage.mailings import Mailing
 from storage.statuses import Channel, DeliveryStatus, GuestMark
@@ -200,7 +201,8 @@ class TelegramSender:
         tries = rate_limited = 0
         while True:
             try:
-                message = await self.bot(method)
+                with paced_by_caller():  # its slot was taken above: no second one
+                    message = await self.bot(method)
                 if keep:
                     self._uploaded = message
                 return str(message.message_id)

@@ -15,7 +15,7 @@ from handlers.components.parts_preview import sample_recipient
 from handlers.formatting import quote
 from handlers.new_mailing.preview import preview_markup, show_preview
 from handlers.new_mailing.states import NewMailing
-from handlers.settings_views import failure_reason
+from handlers.settings.views import failure_reason
 
 
 async def on_test_address(
