@@ -145,6 +145,19 @@ class MailingSettingsService:
         self.audit = audit
         self.smtp_timeout = smtp_timeout
         self.tls_context = tls_context
+        self._checking: set[int] = set()  # admins whose Save is being verified
+
+    def begin_check(self, user_id: int) -> bool:
+        """Mark `user_id`'s Save as under way; False if one already is (a second tap).
+
+        Checked and set without a pause, so two taps handled at once cannot both pass."""
+        if user_id in self._checking:
+            return False
+        self._checking.add(user_id)
+        return True
+
+    def end_check(self, user_id: int) -> None:
+        self._checking.discard(user_id)
 
     async def current(self) -> MailingSettings:
         """The settings in force and the channel switches."""

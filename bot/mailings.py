@@ -61,6 +61,7 @@ class Draft:
     text_html: str | None = None
     image_path: str | None = None
     image_file_id: str | None = None
+    key: str | None = None  # the draft's identity: it becomes at most one mailing
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Draft:
@@ -76,6 +77,7 @@ class Draft:
             text_html=data.get("text_html"),
             image_path=data.get("image_path"),
             image_file_id=data.get("image_file_id"),
+            key=data.get("draft_key"),
         )
 
     @property
@@ -335,7 +337,8 @@ class MailingService:
     async def create(self, draft: Draft, admin_id: int) -> Mailing:
         """Store the draft as a scheduled mailing; "now" is this very moment.
 
-        Raises MomentPassedError when the chosen time went by during the conversation.
+        Raises MomentPassedError when the chosen time went by during the conversation,
+        DraftTaken when the draft (by its key) is already a mailing.
         """
         if not (draft.name and draft.segment_id and draft.day and draft.at and draft.channels):
             raise ValueError("the draft is not complete")
@@ -353,7 +356,12 @@ class MailingService:
             image_file_id=draft.image_file_id,
             locale=self.settings.locale,
             created_by=admin_id,
+            draft_key=draft.key,
         )
+
+    async def by_draft_key(self, draft_key: str) -> Mailing | None:
+        """The mailing a draft became, if it did."""
+        return await self.mailings.by_draft_key(draft_key)
 
     async def get(self, mailing_id: int) -> Mailing | None:
         return await self.mailings.get(mailing_id)

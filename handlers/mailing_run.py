@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.engine import DeliveryEngine
+from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message
 from handlers.components.confirm import ask_confirm
@@ -115,21 +116,39 @@ async def on_cancel(query: CallbackQuery, callback_data: RunCb) -> None:
         )
 
 
+async def cancel_mailing(
+    mailing_id: int,
+    engine: DeliveryEngine,
+    scheduler: MailingScheduler,
+    mailings: MailingService,
+) -> tuple[bool, str | None]:
+    """Cancel the mailing: (True, None) when this press cancelled it, else (False, the status
+    that stands now), so a second "Yes, cancel" says "already cancelled", not "scheduled"."""
+    cancelled = await engine.cancel(mailing_id)
+    await scheduler.sync(mailing_id)
+    if cancelled:
+        return True, None
+    mailing = await mailings.get(mailing_id)
+    return False, None if mailing is None else mailing.status
+
+
 async def on_cancel_confirmed(
     query: CallbackQuery,
     callback_data: RunCb,
     engine: DeliveryEngine,
-    scheduler: MailingScheduler | None = None,
+    scheduler: MailingScheduler,
+    mailings: MailingService,
 ) -> None:
-    mailing_id = callback_data.mailing_id
-    ok = await engine.cancel(mailing_id)
-    if scheduler is not None:
-        await scheduler.sync(mailing_id)
-    await query.answer(_("Cancelled.") if ok else _("The mailing cannot be cancelled now."))
+    ok, status = await cancel_mailing(callback_data.mailing_id, engine, scheduler, mailings)
+    already = status == MailingStatus.CANCELLED
+    if ok or already:
+        await query.answer(_("Cancelled.") if ok else _("It is already cancelled."))
+    else:
+        await query.answer(_("The mailing cannot be cancelled now."))
     message = query_message(query)
     if message is not None:
         await message.edit_text(
-            _("The mailing is cancelled.") if ok else _("The mailing was not cancelled.")
+            _("The mailing is cancelled.") if ok or already else _("The mailing was not cancelled.")
         )
 
 

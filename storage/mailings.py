@@ -101,6 +101,14 @@ def _like(query: str) -> str:
     return f"%{escaped}%"
 
 
+class DraftTaken(Exception):
+    """The draft was already stored as a mailing (a repeated Confirm)."""
+
+    def __init__(self, mailing: Mailing) -> None:
+        super().__init__(f"the draft is already mailing {mailing.id}")
+        self.mailing = mailing
+
+
 class MailingRepository:
     """SQL for mailings; knows nothing of Telegram or SMTP."""
 
@@ -122,15 +130,21 @@ class MailingRepository:
         locale: str = "ru",
         created_by: int,
         status: MailingStatus = MailingStatus.SCHEDULED,
+        draft_key: str | None = None,
     ) -> Mailing:
-        """Store a new mailing (scheduled unless told otherwise)."""
+        """Store a new mailing (scheduled unless told otherwise).
+
+        With a `draft_key`, at most one mailing is ever stored per key: a second
+        create of the same draft raises DraftTaken with the mailing the first made."""
         stored_channels = _check_channels(channels, send_mode)
         now = _now()
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO mailings (name, segment_id, scheduled_at, channels, send_mode, "
                 "subject, text_html, image_path, image_file_id, status, locale, created_by, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, draft_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (draft_key) DO NOTHING",
                 (
                     name,
                     segment_id,
@@ -146,12 +160,24 @@ class MailingRepository:
                     created_by,
                     now,
                     now,
+                    draft_key,
                 ),
             )
+            created = cursor.rowcount == 1
             mailing_id = int(cursor.lastrowid or 0)
+        if not created:
+            assert draft_key is not None
+            taken = await self.by_draft_key(draft_key)
+            assert taken is not None
+            raise DraftTaken(taken)
         mailing = await self.get(mailing_id)
         assert mailing is not None
         return mailing
+
+    async def by_draft_key(self, draft_key: str) -> Mailing | None:
+        """The mailing a draft became, if it did."""
+        row = await self.db.fetchone(f"{_SELECT} WHERE draft_key = ?", (draft_key,))
+        return None if row is None else Mailing.from_row(row)
 
     async def get(self, mailing_id: int) -> Mailing | None:
         row = await self.db.fetchone(f"{_SELECT} WHERE id = ?", (mailing_id,))

@@ -175,3 +175,20 @@ async def test_the_main_menu_opens_a_new_mailing_and_the_history(bot: RunningBot
     await bot.press(ADMIN, "Settings")
     page = bot.last_text(ADMIN)
     assert "Mailing settings" in page and "SMTP server" in page and "Not set up yet" in page
+
+
+async def test_two_taps_on_yes_cancel_say_cancelled_then_already_cancelled(
+    bot: RunningBot,
+) -> None:
+    mailing = await make(bot, "Twice", 30)
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Twice")
+    await bot.press(ADMIN, "Cancel mailing")
+    yes = bot.find_button(ADMIN, "Yes, cancel it")
+    first = bot.api.press_button(ADMIN, yes)
+    second = bot.api.press_button(ADMIN, yes)  # same getUpdates batch
+    texts = sorted([str((await bot.api.answer_of(q)).params.get("text")) for q in (first, second)])
+    await bot.settle()
+    assert texts == ["Cancelled.", "It is already cancelled."]
+    assert "is cancelled" in bot.last_text(ADMIN)
+    assert (await repo(bot).get(mailing.id)).status == "cancelled"  # type: ignore[union-attr]

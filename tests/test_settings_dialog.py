@@ -369,3 +369,32 @@ async def test_a_relay_without_login_skips_the_password_step(
     assert any(SUCCESS in text for text in answers)
     smtp = (await service_of(bot).current()).smtp
     assert smtp is not None and smtp.username is None and smtp.password_encrypted is None
+
+
+async def test_two_taps_on_save_verify_once_and_answer_once(
+    admin_bot: RunningBot, server: RunningServer
+) -> None:
+    bot = admin_bot
+    await say(bot, "/settings")
+    await press(bot, "SMTP server")
+    await say(bot, HOST)
+    await press(bot, "STARTTLS")
+    for answer in (str(server.port), USER, PASSWORD, SENDER, "Ресторан «Пушкин»"):
+        await say(bot, answer)
+    before = len(bot.api.sent_texts(ADMIN))
+    button = bot.find_button(ADMIN, "Save and verify")
+    # Two presses queued before the bot polls: they arrive in one batch of updates.
+    first = bot.api.press_button(ADMIN, button)
+    second = bot.api.press_button(ADMIN, button)
+    answers = [await bot.api.answer_of(q) for q in (first, second)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not any(SUCCESS in t for t in bot.api.sent_texts(ADMIN)[before:]):
+        assert loop.time() < deadline, bot.api.dump()
+        await asyncio.sleep(0.05)
+    await bot.settle(quiet=0.3)
+    texts = bot.api.sent_texts(ADMIN)[before:]
+    assert server.authenticator.attempts == 1
+    assert sum(SUCCESS in t for t in texts) == 1
+    assert sum("Checking" in t for t in texts) == 1
+    assert any("being checked" in str(a.params.get("text", "")) for a in answers)

@@ -12,7 +12,7 @@ from bot.parsing import DateError, TimeError
 from bot.render import VARIABLES, TemplateError
 from handlers.formatting import quote
 from storage.segments import Segment
-from storage.statuses import Channel, ModeChoice
+from storage.statuses import Channel, MailingStatus, ModeChoice
 
 
 def locale() -> str:
@@ -115,3 +115,15 @@ def image_error_text(error: ImageError) -> str:
             n=MAX_ASPECT
         ),
     }.get(error.code, _("This file is not an image I can read. Send a JPEG, PNG or WebP picture."))
+
+
+def status_name(status: str) -> str:
+    names: dict[str, str] = {
+        MailingStatus.SCHEDULED: _("scheduled"),
+        MailingStatus.RUNNING: _("sending"),
+        MailingStatus.PAUSED: _("paused"),
+        MailingStatus.COMPLETED: _("completed"),
+        MailingStatus.CANCELLED: _("cancelled"),
+        MailingStatus.MISSED: _("missed (the bot was down at its time)"),
+    }
+    return names.get(status, status)

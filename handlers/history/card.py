@@ -14,7 +14,9 @@ from handlers.components.confirm import ask_confirm
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
 from handlers.history.views import show_card, show_history, status_name
+from handlers.mailing_run import cancel_mailing
 from storage.mailings import Mailing
+from storage.statuses import MailingStatus
 
 
 async def on_history(message: Message, state: FSMContext, mailings: MailingService) -> None:
@@ -79,17 +81,16 @@ async def on_cancel(
     if found is None:
         return
     message, mailing = found
-    cancelled = await engine.cancel(mailing.id)
-    await scheduler.sync(mailing.id)
-    if cancelled:
-        await query.answer(_("Cancelled."))
+    cancelled, status = await cancel_mailing(mailing.id, engine, scheduler, mailings)
+    if cancelled or status == MailingStatus.CANCELLED:
+        await query.answer(_("Cancelled.") if cancelled else _("It is already cancelled."))
         await message.edit_text(
             _("The mailing “{name}” is cancelled.").format(name=quote(mailing.name))
         )
     else:
         await query.answer(
             _("It can no longer be cancelled: it is {status}.").format(
-                status=status_name(mailing.status)
+                status=status_name(status or mailing.status)
             ),
             show_alert=True,
         )

@@ -7,7 +7,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.mailings import MailingService
-from handlers.components.texts import channels_text, mode_name, moment_text, segment_title
+from handlers.components.texts import (
+    channels_text,
+    mode_name,
+    moment_text,
+    segment_title,
+    status_name,
+)
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
 from handlers.mailing_run import run_controls
@@ -19,18 +25,6 @@ _ICONS: dict[str, str] = {
     MailingStatus.SCHEDULED: "🕒", MailingStatus.RUNNING: "▶️", MailingStatus.PAUSED: "⏸",
     MailingStatus.COMPLETED: "✅", MailingStatus.CANCELLED: "✖️", MailingStatus.MISSED: "⚠️",
 }  # fmt: skip
-
-
-def status_name(status: str) -> str:
-    names: dict[str, str] = {
-        MailingStatus.SCHEDULED: _("scheduled"),
-        MailingStatus.RUNNING: _("sending"),
-        MailingStatus.PAUSED: _("paused"),
-        MailingStatus.COMPLETED: _("completed"),
-        MailingStatus.CANCELLED: _("cancelled"),
-        MailingStatus.MISSED: _("missed (the bot was down at its time)"),
-    }
-    return names.get(status, status)
 
 
 def _page_button(text: str, page: int) -> InlineKeyboardButton:

@@ -8,9 +8,10 @@ from aiogram.filters.callback_data import CallbackQueryFilter
 
 from handlers.components.callbacks import NmChannelCb, NmModeCb, NmTimeCb
 from handlers.filters import admin_router
-from handlers.new_mailing import control, preview, preview_email, steps
+from handlers.new_mailing import confirm, control, preview, preview_email, steps
 from handlers.new_mailing.callbacks import (
     NavAction,
+    NmConfirmCb,
     NmEditCb,
     NmNavCb,
     NmPreviewCb,
@@ -54,7 +55,9 @@ def create_router() -> Router:
     steps.TIME.register(r, s.time)
     PARTS.register(r, skip=_nav(NavAction.SKIP))
     preview_states = StateFilter(s.preview, s.test_email)
-    c.register(preview.on_confirm, _preview(PreviewAction.CONFIRM), preview_states)
+    c.register(confirm.on_confirm, NmConfirmCb.filter(), preview_states)
+    c.register(confirm.on_confirm_keyless, _preview(PreviewAction.CONFIRM), preview_states)
+    c.register(confirm.on_confirm_again, NmConfirmCb.filter())
     c.register(preview.on_edit, _preview(PreviewAction.EDIT), preview_states)
     c.register(preview.on_show, _preview(PreviewAction.SHOW), preview_states)
     c.register(preview.on_show_new, _preview(PreviewAction.SHOW_NEW), preview_states)

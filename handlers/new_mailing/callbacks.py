@@ -48,6 +48,13 @@ class NmPreviewCb(CallbackData, prefix="nmp"):
     action: PreviewAction
 
 
+class NmConfirmCb(CallbackData, prefix="nmk"):
+    """Confirm of one draft: its key tells, even after the draft is gone, which mailing
+    it became (docs/architecture.md, "Engine invariants": one mailing per draft)."""
+
+    draft_key: str
+
+
 class EditStep(StrEnum):
     """The steps the preview's Edit menu goes back to (the NewMailing state names)."""
 

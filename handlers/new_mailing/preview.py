@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.base import short
-from bot.mailings import NOW, Draft, MailingService, MomentPassedError, Preview
+from bot.mailings import Draft, MailingService, Preview
 from bot.render import TELEGRAM_CAPTION_LIMIT, render_subject, telegram_text
-from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message, retire
 from handlers.components.parts_preview import sample_recipient, send_draft
-from handlers.components.texts import channels_text, mode_name, moment_text, segment_title
+from handlers.components.texts import (
+    channels_text,
+    mode_name,
+    moment_text,
+    segment_title,
+)
 from handlers.formatting import quote
-from handlers.keyboards import main_menu
-from handlers.new_mailing.callbacks import NavAction, NmEditCb, NmNavCb, NmPreviewCb, PreviewAction
+from handlers.new_mailing.callbacks import (
+    NavAction,
+    NmConfirmCb,
+    NmEditCb,
+    NmNavCb,
+    NmPreviewCb,
+    PreviewAction,
+)
 from handlers.new_mailing.flow import applies, missing, show_step
 from handlers.new_mailing.states import NewMailing
 
 
-def preview_markup() -> InlineKeyboardMarkup:
+async def draft_key(state: FSMContext) -> str:
+    """The draft's key, made when it first reaches the preview (it then stays with it)."""
+    key = (await state.get_data()).get("draft_key")
+    if not key:
+        key = uuid.uuid4().hex
+        await state.update_data(draft_key=key)
+    return str(key)
+
+
+def preview_markup(key: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Confirm"), callback_data=NmPreviewCb(action=PreviewAction.CONFIRM))
+    kb.button(text=_("✅ Confirm"), callback_data=NmConfirmCb(draft_key=key))
     kb.button(text=_("✏️ Edit"), callback_data=NmPreviewCb(action=PreviewAction.EDIT))
     kb.button(text=_("🧪 Send test to me"), callback_data=NmPreviewCb(action=PreviewAction.TEST))
     kb.button(text=_("✖️ Cancel"), callback_data=NmNavCb(action=NavAction.CANCEL))
@@ -118,7 +139,8 @@ async def show_preview(target: Message, state: FSMContext, mailings: MailingServ
     await state.set_state(NewMailing.preview)
     await state.update_data(editing=False)
     await send_draft(target, state, preview, mailings)
-    await target.answer(summary_text(preview, mailings), reply_markup=preview_markup())
+    markup = preview_markup(await draft_key(state))
+    await target.answer(summary_text(preview, mailings), reply_markup=markup)
 
 
 def edit_markup(data: dict[str, object]) -> InlineKeyboardMarkup:
@@ -160,9 +182,9 @@ async def on_edit(query: CallbackQuery, state: FSMContext) -> None:
     await _swap_buttons(query, edit_markup(await state.get_data()))
 
 
-async def on_show(query: CallbackQuery) -> None:
+async def on_show(query: CallbackQuery, state: FSMContext) -> None:
     """Back from a menu to the preview's buttons."""
-    await _swap_buttons(query, preview_markup())
+    await _swap_buttons(query, preview_markup(await draft_key(state)))
 
 
 async def _swap_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
@@ -191,7 +213,7 @@ async def on_test_telegram(
     await send_draft(message, state, preview, mailings)
     await message.answer(
         _("⬆️ The test message: exactly what guests get. Confirm, edit or cancel:"),
-        reply_markup=preview_markup(),
+        reply_markup=preview_markup(await draft_key(state)),
     )
 
 
@@ -232,68 +254,3 @@ async def on_edit_step(
         return
     await state.update_data(editing=True)
     await show_step(message, state, callback_data.step, mailings)
-
-
-async def on_confirm(
-    query: CallbackQuery, state: FSMContext, mailings: MailingService, scheduler: MailingScheduler
-) -> None:
-    message = query_message(query)
-    if message is None:
-        await query.answer()
-        return
-    data = await state.get_data()
-    draft = Draft.from_data(data)
-    preview = await mailings.preview(draft, sample_recipient())
-    if not preview.lengths.ok:
-        await query.answer(
-            _("The text is too long for this segment. Edit the text first."), show_alert=True
-        )
-        return
-    # Another admin may have switched a channel off while this one was composing.
-    switched_off = [
-        c for c in draft.channels if c not in (await mailings.channel_switches()).enabled
-    ]
-    if switched_off:
-        await query.answer()
-        channels = [c for c in draft.channels if c not in switched_off]
-        await message.answer(
-            _(
-                "{channels} was switched off in /settings meanwhile. Choose the channels again."
-            ).format(channels=channels_text(tuple(switched_off)))
-        )
-        await state.update_data(channels=channels, editing=True)
-        await show_step(message, state, "channels", mailings)
-        return
-    try:
-        mailing = await mailings.create(draft, query.from_user.id)
-    except MomentPassedError:
-        await query.answer()
-        day_over = draft.day is not None and draft.day < mailings.today()
-        await message.answer(
-            _("The chosen day is over while we talked. Choose another date.")
-            if day_over
-            else _("The chosen time has already passed while we talked. Choose another time.")
-        )
-        if day_over:
-            await state.update_data(day=None, at=None, editing=True)
-        else:
-            await state.update_data(at=None, editing=True)
-        await show_step(message, state, "date" if day_over else "time", mailings)
-        return
-    await query.answer(_("Scheduled."))
-    await message.edit_reply_markup(reply_markup=None)
-    await state.clear()
-    when = mailings.local(mailing.scheduled_at)
-    if draft.at == NOW:
-        text = _(
-            "✅ The mailing “{name}” starts now. Its progress follows here; "
-            "it can be paused or cancelled from its card in /history."
-        ).format(name=quote(mailing.name))
-    else:
-        text = _("✅ The mailing “{name}” is scheduled for {moment} ({tz}).").format(
-            name=quote(mailing.name), moment=moment_text(when), tz=mailings.settings.timezone
-        )
-        text += "\n" + _("It can be cancelled or moved in /history until it starts.")
-    await message.answer(text, reply_markup=main_menu())
-    # Its job is planned at once; "now" launches it right away.
-    await scheduler.sync(mailing.id)

@@ -13,7 +13,7 @@ from bot.secrets import SecretDecryptError
 from bot.validators import InputError, parse_email
 from handlers.components.parts_preview import sample_recipient
 from handlers.formatting import quote
-from handlers.new_mailing.preview import preview_markup, show_preview
+from handlers.new_mailing.preview import draft_key, preview_markup, show_preview
 from handlers.new_mailing.states import NewMailing
 from handlers.settings.views import failure_reason
 
@@ -81,4 +81,4 @@ async def _send_test_email(
     else:
         text = _("📧 The test email was sent to {address}.").format(address=quote(address))
     await state.set_state(NewMailing.preview)
-    await message.answer(text, reply_markup=preview_markup())
+    await message.answer(text, reply_markup=preview_markup(await draft_key(state)))

@@ -218,10 +218,18 @@ async def on_save(
     mailing_settings: MailingSettingsService,
     settings: Settings,
 ) -> None:
-    """Save and verify, or Try again after a failed check."""
-    await take_button(query, message)
-    draft = await load_draft(state)
-    await _save(message, state, draft, mailing_settings, settings, query.from_user.id)
+    """Save and verify, or Try again after a failed check; a second tap meanwhile only says
+    that the check is under way (one verification, one answer)."""
+    user_id = query.from_user.id
+    if not mailing_settings.begin_check(user_id):
+        await query.answer(_("These settings are being checked: the answer follows here."))
+        return
+    try:
+        await take_button(query, message)
+        draft = await load_draft(state)
+        await _save(message, state, draft, mailing_settings, settings, user_id)
+    finally:
+        mailing_settings.end_check(user_id)
 
 
 async def _save(
