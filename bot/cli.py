@@ -7,12 +7,31 @@ from pathlib import Path
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.app import open_database
-from bot.config import Settings
+from bot.config import ConfigError, Settings, ensure_data_dir
 from bot.guest_import import TableError
+from bot.guest_import.report import import_summary, plain, save_rejected, table_error_text
 from bot.guests import GuestService
 from bot.i18n import create_i18n
-from handlers.formatting import import_summary, plain, save_rejected, table_error_text
+from storage.db import Database
+from storage.schema import SchemaTooNewError, migrate
+
+
+async def open_database(settings: Settings) -> Database:
+    """DATA_DIR's database with its schema up to date, as the bot opens it.
+
+    Not bot.app's: that module wires the bot's routers, and the CLI needs no handlers.
+    """
+    ensure_data_dir(settings.data_dir)
+    db = await Database(settings.database_path).open()
+    try:
+        await migrate(db.conn)
+    except SchemaTooNewError as exc:
+        await db.close()
+        raise ConfigError(f"DATA_DIR: {exc}") from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
 
 
 async def import_file(settings: Settings, file: str) -> int:

@@ -6,7 +6,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.callbacks import GuestsCb, LangCb, MenuCb, NavCb
+from handlers.callbacks import LangCb, MenuCb, NavCb
+from handlers.guests.callbacks import GuestsCb
 
 
 def main_menu() -> InlineKeyboardMarkup:

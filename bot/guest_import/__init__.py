@@ -6,12 +6,15 @@ makes the whole file unusable (not a table, too big, too many rows, no phone
 column, no data) is found before the first write. Only damage deep inside an
 otherwise readable file can stop an import part-way; the batches written stay.
 
-Rows apply in file order. A phone seen on an earlier row updates the same
-guest again, so the later row's values win and cells it leaves empty keep
-the earlier values: the same thing as importing the two rows as two files.
-Such rows are listed in `ImportResult.duplicates`. A card number repeated
-with another phone is refused: one card cannot belong to two guests. An empty
-cell never blanks stored data (an empty tags cell keeps the guest's tags).
+Rows apply in file order. A phone seen on an earlier row is the same guest
+only if the name agrees (same last and first name, or no name on one of the
+rows): then it updates that guest again, the later row's values win and cells
+it leaves empty keep the earlier values, and the row is listed in
+`ImportResult.duplicates`. A phone repeated with another name is another
+person: the row is refused with both row numbers, never merged (two people
+must not become one record with one's name and the other's birthday). A card
+number repeated with another phone is refused too: one card cannot belong to
+two guests. An empty cell never blanks stored data.
 """
 
 from __future__ import annotations
@@ -89,6 +92,49 @@ class ImportResult:
     duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row)
     seconds: float = 0.0
 
+    @property
+    def other_person(self) -> list[int]:
+        """Rows refused as another person's phone or card from an earlier row."""
+        codes = {"phone_other_person", "card_repeated"}
+        return [r.row_number for r in self.rejected if codes & set(r.reason.codes)]
+
+
+def _name_key(name: str | None) -> str | None:
+    """A name as compared between rows: case, spaces and ё/е do not matter."""
+    if name is None:
+        return None
+    return " ".join(name.casefold().replace("ё", "е").split()) or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """Who a file's rows with one phone are: the row that named them, and the name."""
+
+    row: int
+    last: str | None
+    first: str | None
+    name: str  # as written, for the reason of a refused row
+
+    @classmethod
+    def of(cls, row: int, record: GuestRecord) -> _Person:
+        name = " ".join(p for p in (record.last_name, record.first_name) if p)
+        return cls(row, _name_key(record.last_name), _name_key(record.first_name), name)
+
+    def same_as(self, other: _Person) -> bool:
+        """No part of the name that both rows give differs."""
+        return all(
+            a is None or b is None or a == b
+            for a, b in ((self.last, other.last), (self.first, other.first))
+        )
+
+    def merged(self, later: _Person) -> _Person:
+        """After a merge: the name parts either row gave (a third row must agree with both)."""
+        if later.last in (None, self.last) and later.first in (None, self.first):
+            return self
+        last, first = self.last or later.last, self.first or later.first
+        name = later.name if len(later.name) > len(self.name) else self.name
+        return _Person(later.row if later.name == name else self.row, last, first, name)
+
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
@@ -103,7 +149,7 @@ class _Reader:
         self.rows = table.rows()
         self.validate = RowValidator(table.columns, today)
         self.result = result
-        self.phones: dict[str, int] = {}  # phone -> first row with it
+        self.phones: dict[str, _Person] = {}  # phone -> who the file's rows say it is
         self.cards: dict[str, tuple[int, str]] = {}  # card -> (first row, phone)
         self.done = 0
 
@@ -130,9 +176,19 @@ class _Reader:
                 problem = Problem("card_repeated", {"card": card, "row": first[0]})
                 self.result.rejected.append(RejectedRow(raw, Rejection((problem,))))
                 return False
-        earlier = self.phones.setdefault(record.phone, raw.number)
-        if earlier != raw.number:
-            self.result.duplicates.append((raw.number, earlier))
+        person = _Person.of(raw.number, record)
+        earlier = self.phones.setdefault(record.phone, person)
+        if earlier is person:
+            return True
+        if not earlier.same_as(person):
+            params = {"row": raw.number, "first": earlier.row, "name": earlier.name}
+            problem = Problem("phone_other_person", params)
+            self.result.rejected.append(RejectedRow(raw, Rejection((problem,))))
+            if card is not None:
+                self.forget_card(raw, card)
+            return False
+        self.result.duplicates.append((raw.number, earlier.row))
+        self.phones[record.phone] = earlier.merged(person)
         return True
 
     def forget_card(self, raw: RawRow, card: str) -> None:

@@ -63,6 +63,10 @@ MESSAGES: dict[str, str] = {
     ),
     "card_taken": N_("card number {card} belongs to another guest (phone {phone})"),
     "card_repeated": N_("card number {card} is already on row {row} with another phone"),
+    "phone_other_person": N_(
+        "row {row}: same phone as row {first}, different name (“{name}” there); "
+        "not merged, as they may be two people: correct the phone or the name"
+    ),
 }
 
 FIELD_LABELS: dict[str, str] = {

@@ -21,6 +21,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from bot.guest_import.columns import ColumnMap
 from bot.guest_import.messages import TableError
+from bot.guest_import.values import shown
 from bot.guest_import.xlsx_rows import sheet_rows
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot can download with getFile
@@ -204,8 +205,8 @@ def _xlsx_row_count(wb: Any, ws: Any) -> int | None:
 
 def _names(columns: ColumnMap) -> str:
     names = [h for h in columns.headers if h]
-    shown = ", ".join(f"“{n}”" for n in names[:15])
-    return shown + (", …" if len(names) > 15 else "")
+    listed = ", ".join(f"“{shown(n)}”" for n in names[:15])
+    return listed + (", …" if len(names) > 15 else "")
 
 
 # CSV ----------------------------------------------------------------------------------------
