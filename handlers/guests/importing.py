@@ -77,6 +77,15 @@ async def on_document(
         except TableError as exc:
             await _show(status, table_error_text(exc, name))
             return
+        except Exception:
+            # Never leave "Importing…" standing: say it stopped, then let it be logged.
+            stopped = _(
+                "The import of “{name}” stopped on an unexpected error; rows written "
+                "before it stay. Send the file again; if it happens again, tell whoever "
+                "runs the bot."
+            )
+            await _show(status, stopped.format(name=quote(name)))
+            raise
         await state.clear()
         # The guests are written: the summary and the file must both reach the admin,
         # whatever happens to one of them.
