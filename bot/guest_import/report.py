@@ -64,7 +64,7 @@ def row_list(numbers: Sequence[int]) -> str:
 
 def column_list(names: Sequence[str]) -> str:
     """Column names quoted, the first few of them and "and N more"."""
-    return _more([f"“{_name(n)}”" for n in names[:SHOWN_ITEMS]], len(names))
+    return _more([_("“{column}”").format(column=_name(n)) for n in names[:SHOWN_ITEMS]], len(names))
 
 
 def fit(text: str, limit: int = MESSAGE_LIMIT) -> str:
