@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
-import os
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -18,7 +16,8 @@ from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import User
 from aiogram.utils.i18n import I18n
 
-from bot.config import ConfigError, Settings, ensure_data_dir
+from bot.config import ConfigError, Settings
+from bot.database import open_database
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
@@ -37,7 +36,6 @@ from storage.audit import AuditLog
 from storage.db import Database
 from storage.fsm import SQLiteStorage
 from storage.prefs import AdminPrefsRepository
-from storage.schema import SchemaTooNewError, migrate
 
 log = logging.getLogger(__name__)
 
@@ -67,35 +65,6 @@ class Application:
         await self.dispatcher.storage.close()
         await self.bot.session.close()
         await self.db.close()
-
-
-# The database and its -wal/-shm files hold guests' contacts: for the owner's eyes only.
-# SQLite gives the -wal and -shm files the mode of the database file.
-DATABASE_MODE = 0o600
-
-
-def _private_database(path: os.PathLike[str]) -> None:
-    """Create the database file owner-only (or make an older one so) before SQLite opens it."""
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, DATABASE_MODE))
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(f"{os.fspath(path)}{suffix}", DATABASE_MODE)
-
-
-async def open_database(settings: Settings) -> Database:
-    """Open DATA_DIR's database and bring its schema up to date."""
-    ensure_data_dir(settings.data_dir)
-    _private_database(settings.database_path)
-    db = await Database(settings.database_path).open()
-    try:
-        await migrate(db.conn)
-    except SchemaTooNewError as exc:
-        await db.close()
-        raise ConfigError(f"DATA_DIR: {exc}") from None
-    except BaseException:
-        await db.close()
-        raise
-    return db
 
 
 def create_bot(settings: Settings) -> Bot:

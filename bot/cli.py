@@ -7,12 +7,12 @@ from pathlib import Path
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.app import open_database
 from bot.config import Settings
+from bot.database import open_database
 from bot.guest_import import TableError
+from bot.guest_import.report import import_summary, plain, save_rejected, table_error_text
 from bot.guests import GuestService
 from bot.i18n import create_i18n
-from handlers.formatting import import_summary, plain, save_rejected, table_error_text
 
 
 async def import_file(settings: Settings, file: str) -> int:

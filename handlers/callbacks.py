@@ -24,25 +24,6 @@ class MenuCb(CallbackData, prefix="menu"):
     action: MenuAction
 
 
-class GuestsCb(CallbackData, prefix="gst"):
-    """Guest base actions: import, search, export, overview."""
-
-    action: str
-
-
-class CardCb(CallbackData, prefix="card"):
-    """Open a guest's account card."""
-
-    guest_id: int
-
-
-class GuestEmailCb(CallbackData, prefix="gem"):
-    """On an account card: stop (or resume) emails to the guest, as they asked."""
-
-    guest_id: int
-    on: bool
-
-
 class LangCb(CallbackData, prefix="lang"):
     locale: str
 

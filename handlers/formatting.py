@@ -1,21 +1,18 @@
-"""Texts built from data: the account card, import summaries. HTML-escaped throughout."""
+"""Texts built from data: the account card and its fields. HTML-escaped throughout.
+
+An import's summary and report are bot/guest_import/report.py's (the CLI shares them)."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 from datetime import date
 from decimal import Decimal
-from html import escape, unescape
-from pathlib import Path
+from html import escape
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
-from bot.guest_import import ImportResult, TableError, describe
 from bot.guest_import.columns import export_headers as headers_for
-from bot.xlsx import write_rejected
 from storage.guests import Guest
 
 
@@ -90,51 +87,3 @@ def card_text(guest: Guest, tags: list[str]) -> str:
 def export_headers() -> list[str]:
     """Column names of an export, in the admin's language, readable back by the import."""
     return headers_for(_locale())
-
-
-def table_error_text(error: TableError, name: str) -> str:
-    return _("“{name}” was not imported: {reason}\nNothing was changed.").format(
-        name=quote(name), reason=quote(describe(error, _))
-    )
-
-
-async def save_rejected(path: Path, result: ImportResult) -> None:
-    """The rejected rows as an XLSX in the admin's language, written off the event loop
-    (100,000 rows take seconds, and mailings must go on meanwhile)."""
-    await asyncio.to_thread(
-        write_rejected, path, result, _("Reason"), translate=_, sheet_title=_("Rejected rows")
-    )
-
-
-def import_summary(result: ImportResult, name: str) -> str:
-    lines = [
-        _("<b>Import of “{name}” finished</b>").format(name=quote(name)),
-        _("Added: {n}").format(n=result.added),
-        _("Updated: {n}").format(n=result.updated),
-        _("Already up to date: {n}").format(n=result.unchanged),
-        _("Rejected: {n}").format(n=len(result.rejected)),
-    ]
-    if result.duplicates:
-        rows = ", ".join(str(row) for row, _earlier in result.duplicates[:10])
-        more = ", …" if len(result.duplicates) > 10 else ""
-        lines.append(
-            _(
-                "Rows repeating a phone of an earlier row: {n} (rows {rows}). "
-                "The later row's values were kept."
-            ).format(n=len(result.duplicates), rows=rows + more)
-        )
-    if result.unknown_columns:
-        lines.append(
-            _("Columns not recognised and skipped: {columns}").format(
-                columns=quote(", ".join(result.unknown_columns))
-            )
-        )
-    return "\n".join(lines)
-
-
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def plain(html_text: str) -> str:
-    """A message's text for a terminal: tags dropped, entities decoded."""
-    return unescape(_TAGS.sub("", html_text))

@@ -6,7 +6,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.callbacks import GuestsCb, LangCb, MenuAction, MenuCb, NavAction, NavCb
+from handlers.callbacks import LangCb, MenuAction, MenuCb, NavAction, NavCb
+from handlers.guests.callbacks import GuestAction, GuestsCb
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -36,8 +37,8 @@ def languages() -> InlineKeyboardMarkup:
 
 def guests_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("📥 Import a file"), callback_data=GuestsCb(action="import"))
-    kb.button(text=_("🔎 Search"), callback_data=GuestsCb(action="search"))
-    kb.button(text=_("📤 Export XLSX"), callback_data=GuestsCb(action="export"))
+    kb.button(text=_("📥 Import a file"), callback_data=GuestsCb(action=GuestAction.IMPORT))
+    kb.button(text=_("🔎 Search"), callback_data=GuestsCb(action=GuestAction.SEARCH))
+    kb.button(text=_("📤 Export XLSX"), callback_data=GuestsCb(action=GuestAction.EXPORT))
     kb.adjust(1, 2)
     return kb.as_markup()

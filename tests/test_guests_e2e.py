@@ -189,10 +189,10 @@ async def test_in_russian_the_rejected_rows_and_repeats_are_explained_in_russian
     start_bot: BotFactory,
 ) -> None:
     bot = await start_bot(locale="ru")
-    rows = [*BASE, ["Иванов", "Петя", "+7 916 123-45-67", "", "", "", "", ""]]
+    rows = [*BASE, ["ИВАНОВ", "Петр", "+7 916 123-45-67", "", "", "", "", ""]]
     texts = await bot.send_file(ADMIN, "база.xlsx", xlsx(rows))
     summary = next(t for t in texts if "Добавлено" in t)
-    assert "Строк с телефоном, который уже был выше: 1 (строки 6)" in summary, texts
+    assert "тот же гость (тот же телефон и то же имя): строка 6." in summary, texts
     [doc] = bot.documents_to(ADMIN)
     rejected = read_xlsx(doc.files["document"][1])
     assert rejected[0][-1] == "Причина"

@@ -38,12 +38,21 @@ def test_translations_keep_every_placeholder() -> None:
 
     placeholder = re.compile(r"\{[a-z_]*\}")
     catalog = read_catalog("ru")
+
+    def found(text: str) -> list[str]:
+        return sorted(placeholder.findall(text))
+
+    # A plural message has two English forms and three Russian ones: each form
+    # keeps the placeholders of the English plural.
     wrong = [
         (m.id, m.string)
         for m in catalog
         if m.id
         and m.string
-        and sorted(placeholder.findall(str(m.id))) != sorted(placeholder.findall(str(m.string)))
+        and any(
+            found(form) != found(m.id[-1] if isinstance(m.id, tuple) else str(m.id))
+            for form in (m.string if isinstance(m.string, tuple) else (str(m.string),))
+        )
     ]
     assert not wrong
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import open_database
+from bot.database import open_database
 from bot.config import ConfigError
 from storage.db import Database
 from storage.schema import available_migrations, migrate

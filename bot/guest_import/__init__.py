@@ -6,18 +6,22 @@ makes the whole file unusable (not a table, too big, too many rows, no phone
 column, no data) is found before the first write. Only damage deep inside an
 otherwise readable file can stop an import part-way; the batches written stay.
 
-Rows apply in file order. A phone seen on an earlier row updates the same
-guest again, so the later row's values win and cells it leaves empty keep
-the earlier values: the same thing as importing the two rows as two files.
-Such rows are listed in `ImportResult.duplicates`. A card number repeated
-with another phone is refused: one card cannot belong to two guests. An empty
-cell never blanks stored data (an empty tags cell keeps the guest's tags).
+Rows apply in file order. A phone seen on an earlier row is the same guest
+only if the name agrees (same last and first name, or no name on one of the
+rows): then it updates that guest again, the later row's values win and cells
+it leaves empty keep the earlier values, and the row is listed in
+`ImportResult.duplicates`. A phone repeated with another name is another
+person: the row is refused with both row numbers, never merged (two people
+must not become one record with one's name and the other's birthday). A card
+number repeated with another phone is refused too: one card cannot belong to
+two guests. An empty cell never blanks stored data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -57,16 +61,31 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
 class RejectedRow:
-    """A row not imported: where it was, what it held, and why."""
+    """A row not imported: where it was, what it held, and why.
 
-    raw: RawRow
-    reason: Rejection
+    Kept pickled until the report is written: a file may have 200,000 rows refused,
+    and as Python objects their cells took 500 MB where their pickles take 40.
+    """
+
+    __slots__ = ("_packed", "row_number")
+
+    def __init__(self, raw: RawRow, reason: Rejection) -> None:
+        self.row_number = raw.number
+        self._packed = pickle.dumps((raw.cells, raw.headers, reason), pickle.HIGHEST_PROTOCOL)
+
+    def _unpacked(self) -> tuple[tuple[Any, ...], tuple[str, ...], Rejection]:
+        cells, headers, reason = pickle.loads(self._packed)  # noqa: S301 (our own bytes, from __init__)
+        return cells, headers, reason
 
     @property
-    def row_number(self) -> int:
-        return self.raw.number
+    def raw(self) -> RawRow:
+        cells, headers, _reason = self._unpacked()
+        return RawRow(self.row_number, cells, headers)
+
+    @property
+    def reason(self) -> Rejection:
+        return self._unpacked()[2]
 
     @property
     def values(self) -> dict[str, Any]:
@@ -87,7 +106,47 @@ class ImportResult:
     unchanged: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
     duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row)
+    # Rows refused as another person's: an earlier row's phone with another name,
+    # or its card with another phone.
+    other_person: list[int] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def _name_key(name: str | None) -> str | None:
+    """A name as compared between rows: case, spaces and ё/е do not matter."""
+    if name is None:
+        return None
+    return " ".join(name.casefold().replace("ё", "е").split()) or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """Who a file's rows with one phone are: the row that named them, and the name."""
+
+    row: int
+    last: str | None
+    first: str | None
+    name: str  # as written, for the reason of a refused row
+
+    @classmethod
+    def of(cls, row: int, record: GuestRecord) -> _Person:
+        name = " ".join(p for p in (record.last_name, record.first_name) if p)
+        return cls(row, _name_key(record.last_name), _name_key(record.first_name), name)
+
+    def same_as(self, other: _Person) -> bool:
+        """No part of the name that both rows give differs."""
+        return all(
+            a is None or b is None or a == b
+            for a, b in ((self.last, other.last), (self.first, other.first))
+        )
+
+    def merged(self, later: _Person) -> _Person:
+        """After a merge: the name parts either row gave (a third row must agree with both)."""
+        if later.last in (None, self.last) and later.first in (None, self.first):
+            return self
+        last, first = self.last or later.last, self.first or later.first
+        name = later.name if len(later.name) > len(self.name) else self.name
+        return _Person(later.row if later.name == name else self.row, last, first, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +162,7 @@ class _Reader:
         self.rows = table.rows()
         self.validate = RowValidator(table.columns, today)
         self.result = result
-        self.phones: dict[str, int] = {}  # phone -> first row with it
+        self.phones: dict[str, _Person] = {}  # phone -> who the file's rows say it is
         self.cards: dict[str, tuple[int, str]] = {}  # card -> (first row, phone)
         self.done = 0
 
@@ -129,10 +188,22 @@ class _Reader:
             if first[1] != record.phone:
                 problem = Problem("card_repeated", {"card": card, "row": first[0]})
                 self.result.rejected.append(RejectedRow(raw, Rejection((problem,))))
+                self.result.other_person.append(raw.number)
                 return False
-        earlier = self.phones.setdefault(record.phone, raw.number)
-        if earlier != raw.number:
-            self.result.duplicates.append((raw.number, earlier))
+        person = _Person.of(raw.number, record)
+        earlier = self.phones.setdefault(record.phone, person)
+        if earlier is person:
+            return True
+        if not earlier.same_as(person):
+            params = {"row": raw.number, "first": earlier.row, "name": earlier.name}
+            problem = Problem("phone_other_person", params)
+            self.result.rejected.append(RejectedRow(raw, Rejection((problem,))))
+            self.result.other_person.append(raw.number)
+            if card is not None:
+                self.forget_card(raw, card)
+            return False
+        self.result.duplicates.append((raw.number, earlier.row))
+        self.phones[record.phone] = earlier.merged(person)
         return True
 
     def forget_card(self, raw: RawRow, card: str) -> None:

@@ -28,6 +28,23 @@ MESSAGES: dict[str, str] = {
     ),
     "unreadable": N_("The file is damaged and cannot be read as .xlsx or .csv."),
     "empty": N_("The table has no rows under its header."),
+    "xlsx_too_large": N_(
+        "Unpacked, the workbook would take more than {limit_mb} MB, far more than any "
+        "guest table needs: it is damaged or is not a guest table. "
+        "Open it in Excel, save it again as .xlsx or .csv and send it again."
+    ),
+    "xlsx_too_many_strings": N_(
+        "The workbook holds more than {limit} different texts, more than a guest table "
+        "of this size can have: split it into several files."
+    ),
+    "xlsx_too_many_parts": N_(
+        "The workbook is made of more than {limit} parts: it is damaged or is not a guest "
+        "table. Save it again as .xlsx or .csv."
+    ),
+    "cell_too_long": N_(
+        "A cell holds more than {limit} characters, more than Excel allows: the file is "
+        "damaged or was not saved by Excel. Save it again as .xlsx or .csv."
+    ),
     "no_phone_column": N_(
         "No phone column. Columns found: {columns}. "
         "Name the column with phone numbers “Телефон” or “Phone”."
@@ -63,6 +80,10 @@ MESSAGES: dict[str, str] = {
     ),
     "card_taken": N_("card number {card} belongs to another guest (phone {phone})"),
     "card_repeated": N_("card number {card} is already on row {row} with another phone"),
+    "phone_other_person": N_(
+        "row {row}: same phone as row {first}, different name (“{name}” there); "
+        "not merged, as they may be two people: correct the phone or the name"
+    ),
 }
 
 FIELD_LABELS: dict[str, str] = {

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
+import threading
 import zipfile
 from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -18,15 +19,17 @@ from typing import IO, Any
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from bot.guest_import.columns import ColumnMap
 from bot.guest_import.messages import TableError
+from bot.guest_import.values import shown
+from bot.guest_import.xlsx_limits import check_archive, sheet_data_rows
 from bot.guest_import.xlsx_rows import sheet_rows
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot can download with getFile
 MAX_ROWS = 200_000
 _SAMPLE = 64 * 1024
-_XLSX_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,18 +134,19 @@ HEADER_SEARCH_ROWS = 10
 
 def _header(
     rows: Iterator[tuple[int, tuple[Any, ...]]],
-) -> tuple[int, tuple[Any, ...]] | None:
+) -> tuple[int, tuple[Any, ...], int] | None:
     """The header row: the first of the first few non-blank rows that names a phone column
-    (exports often put a title or a group row above it); else the first non-blank row."""
-    first: tuple[int, tuple[Any, ...]] | None = None
+    (exports often put a title or a group row above it); else the first non-blank row.
+    With it, how many non-blank rows it took, the header included."""
+    first: tuple[int, tuple[Any, ...], int] | None = None
     seen = 0
     for number, cells in rows:
         if is_blank(cells):
             continue
-        first = first or (number, cells)
-        if "phone" in ColumnMap.from_headers(cells).fields:
-            return number, cells
         seen += 1
+        first = first or (number, cells, seen)
+        if "phone" in ColumnMap.from_headers(cells).fields:
+            return number, cells, seen
         if seen >= HEADER_SEARCH_ROWS:
             break
     return first
@@ -153,7 +157,10 @@ def _header(
 
 def _open_xlsx(path: Path) -> Table:
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with zipfile.ZipFile(path) as archive:
+            check_archive(archive)  # before openpyxl reads any part whole
+        with _sheets_unsized():
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise TableError("unreadable", {"detail": str(exc)}) from exc
     try:
@@ -169,8 +176,8 @@ def _open_xlsx(path: Path) -> Table:
                 first_found = first_found or columns
                 getattr(rows, "close", lambda: None)()
                 continue
-            total = _xlsx_row_count(wb, ws)
-            estimate = None if total is None else max(total - header[0], 0)
+            total = _xlsx_data_rows(wb, ws)
+            estimate = None if total is None else max(total - header[2], 0)
             if estimate is not None and estimate > MAX_ROWS:
                 raise TableError("too_many_rows", {"limit": MAX_ROWS})
             return Table("xlsx", columns, header[0], rows, estimate, wb)
@@ -185,27 +192,44 @@ def _open_xlsx(path: Path) -> Table:
         raise TableError("unreadable", {"detail": str(exc)}) from exc
 
 
-def _xlsx_row_count(wb: Any, ws: Any) -> int | None:
-    """The number of <row> elements of a sheet, counted in its XML without parsing it."""
+_UNSIZED = threading.Lock()
+
+
+@contextmanager
+def _sheets_unsized() -> Iterator[None]:
+    """Open a workbook without openpyxl sizing its sheets.
+
+    To size a read-only sheet openpyxl parses it up to its <dimension>; a sheet without
+    one is parsed whole into a tree, gigabytes for a big sheet. The size is never used
+    here (reset_dimensions drops it), so the sizing is skipped while the workbook opens.
+    """
+    with _UNSIZED:
+        sizing = ReadOnlyWorksheet._get_size
+        ReadOnlyWorksheet._get_size = _no_size
+        try:
+            yield
+        finally:
+            ReadOnlyWorksheet._get_size = sizing
+
+
+def _no_size(self: ReadOnlyWorksheet) -> None:
+    return None
+
+
+def _xlsx_data_rows(wb: Any, ws: Any) -> int | None:
+    """The rows of a sheet that hold a value, counted in its XML without parsing it."""
     try:
         source = wb._archive.open(ws._worksheet_path)
     except (AttributeError, KeyError):
         return None
-    total, carry = 0, b""
     with source:
-        while chunk := source.read(1 << 20):
-            data = carry + chunk
-            cut = data.rfind(b"<")
-            cut = cut if cut >= 0 else len(data)
-            total += len(_XLSX_ROW.findall(data, 0, cut))
-            carry = data[cut:]
-    return total + len(_XLSX_ROW.findall(carry + b" "))
+        return sheet_data_rows(source)
 
 
 def _names(columns: ColumnMap) -> str:
     names = [h for h in columns.headers if h]
-    shown = ", ".join(f"“{n}”" for n in names[:15])
-    return shown + (", …" if len(names) > 15 else "")
+    listed = ", ".join(f"“{shown(n)}”" for n in names[:15])
+    return listed + (", …" if len(names) > 15 else "")
 
 
 # CSV ----------------------------------------------------------------------------------------
@@ -280,10 +304,10 @@ def _open_csv(path: Path, head: bytes) -> Table:
     if "phone" not in columns.fields:
         rows.close()
         raise TableError("no_phone_column", {"columns": _names(columns)})
-    if count - 1 > MAX_ROWS:
+    if count - header[2] > MAX_ROWS:
         rows.close()
         raise TableError("too_many_rows", {"limit": MAX_ROWS})
-    return Table("csv", columns, header[0], rows, count - 1, _Nothing())
+    return Table("csv", columns, header[0], rows, count - header[2], _Nothing())
 
 
 class _Nothing:

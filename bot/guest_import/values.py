@@ -148,6 +148,7 @@ def a_date(value: Any, fld: str, latest: date) -> date | None:
     elif (
         isinstance(value, int | float)
         and not isinstance(value, bool)
+        and math.isfinite(value)  # a number cell can hold inf (int(inf) raises)
         and value == int(value)
         and int(value) in _SERIALS
     ):

@@ -14,6 +14,8 @@ from xml.parsers import expat
 
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
+from bot.guest_import.messages import TableError
+
 _NAMESPACES = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "http://purl.oclc.org/ooxml/spreadsheetml/main",  # "strict" Open XML
@@ -25,6 +27,8 @@ _TAGS = {
     for name, kind in (("row", _ROW), ("c", _C), ("v", _V), ("is", _IS), ("t", _T), ("rPh", _RPH))
 }
 _CHUNK = 256 * 1024
+MAX_COLUMNS = 16_384  # Excel's last column, XFD
+MAX_CELL_CHARS = 256 * 1024  # far above Excel's 32,767: only a hostile file reaches it
 
 
 def _column(coordinate: str, cache: dict[str, int]) -> int:
@@ -58,6 +62,7 @@ class _SheetParser:
         self.kind: str = "n"
         self.style = 0
         self.text: list[str] = []
+        self.size = 0  # characters of the cell's text so far
         self.capture = False
         self.in_inline = False
         self.in_phonetic = False
@@ -69,10 +74,13 @@ class _SheetParser:
         if tag == _C:
             ref = attrs.get("r")
             self.col = _column(ref, self.columns) if ref else self.col + 1
+            if self.col > MAX_COLUMNS:  # "ZZZZZ1" would make a row of millions of cells
+                raise TableError("unreadable", {"detail": f"cell {ref} beyond column XFD"})
             self.kind = attrs.get("t", "n")
             style = attrs.get("s")
             self.style = int(style) if style else 0
             self.text = []
+            self.size = 0
             self.has_inline = False
         elif tag == _V:
             self.capture = not self.in_inline
@@ -110,6 +118,9 @@ class _SheetParser:
     def data(self, text: str) -> None:
         if self.capture:
             self.text.append(text)
+            self.size += len(text)
+            if self.size > MAX_CELL_CHARS:  # xlsx_limits refuses such a file first
+                raise TableError("cell_too_long", {"limit": 32_767})
 
     def _value(self) -> Any:
         text = "".join(self.text)
