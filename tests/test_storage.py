@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.database import open_database
 from bot.config import ConfigError
+from bot.database import open_database
 from storage.db import Database
 from storage.schema import available_migrations, migrate
 from tests.conftest import ADMIN, RunningBot, make_settings
