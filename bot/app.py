@@ -30,6 +30,7 @@ from bot.startup import check_token, set_menus_if_possible
 from bot.telegram_session import install as install_budget
 from bot.unsubscribe import UnsubscribeTokens
 from handlers import get_routers
+from handlers.errors import on_error
 from handlers.mailing_run import RunKeyboards
 from handlers.middlewares import AccessMiddleware
 from storage.audit import AuditLog
@@ -127,6 +128,7 @@ async def create_app(settings: Settings) -> Application:
         dispatcher.update.outer_middleware(AccessMiddleware(settings.admin_ids))
         locale_middleware.setup(dispatcher)
         dispatcher.include_routers(*get_routers())
+        dispatcher.errors.register(on_error)
         dispatcher.startup.register(engine.start)
         dispatcher.startup.register(services.scheduler.start)
         dispatcher.shutdown.register(services.scheduler.shutdown)
