@@ -49,6 +49,7 @@ from tests.fakes.telegram_checks import (
     bad_request,
     check_markup,
     checked_text,
+    html_to_plain,
     utf16_len,
 )
 
@@ -73,6 +74,7 @@ _INT_FIELDS = frozenset({"chat_id", "from_chat_id", "message_id", "offset", "lim
 _BOOL_FIELDS = frozenset({"disable_notification", "protect_content", "show_alert", "has_spoiler",
                           "drop_pending_updates", "allow_sending_without_reply",
                           "show_caption_above_media", "allow_paid_broadcast"})  # fmt: skip
+_html_to_plain = html_to_plain  # the name the rendering tests know it by
 MAX_DOWNLOAD, MAX_UPLOAD = 20 * 1024 * 1024, 50 * 1024 * 1024
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
