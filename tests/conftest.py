@@ -146,9 +146,24 @@ class RunningBot:
         return [c for c in self.api.calls_of("sendDocument", chat_id) if c.ok]
 
 
+# Telegram's limits as the bot meets them in production; a test that needs others says so
+# with @pytest.mark.fake_api(rate_limit=None, chat_burst=..., chat_refill=...).
+FAKE_API_LIMITS: dict[str, Any] = {"rate_limit": 30, "chat_burst": 20, "chat_refill": 1.0}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fake_api(**limits): the fake Bot API's limits for this test (FakeBotAPI)"
+    )
+
+
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    fake = FakeBotAPI()
+async def api(request: pytest.FixtureRequest) -> AsyncIterator[FakeBotAPI]:
+    """The fake Bot API with Telegram's rate limits on (see FAKE_API_LIMITS)."""
+    limits = dict(FAKE_API_LIMITS)
+    for marker in reversed(list(request.node.iter_markers("fake_api"))):
+        limits.update(marker.kwargs)  # the closest marker (the test's own) wins
+    fake = FakeBotAPI(**limits)
     await fake.start()
     yield fake
     await fake.stop()

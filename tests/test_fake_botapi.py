@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -358,3 +359,194 @@ async def test_real_dispatcher_polling(fake: FakeBotAPI, bot: Bot) -> None:
     finally:
         await dp.stop_polling()
         await polling
+
+
+# ---------------------------------------------------------------- as strict as Telegram
+EMOJI = "\N{GRINNING FACE}"  # outside the BMP: two UTF-16 code units
+
+
+async def test_limits_are_on_by_default(fake: FakeBotAPI, bot: Bot) -> None:
+    assert (fake.rate_limit, fake.chat_burst, fake.chat_refill) == (30, 20, 1.0)
+    results = await asyncio.gather(
+        *(bot.send_message(USER, f"n{i}") for i in range(21)), return_exceptions=True
+    )
+    assert [type(r) for r in results].count(TelegramRetryAfter) == 1
+    assert fake.rate_limited_count == fake.chat_limited_count == 1
+
+
+async def test_sends_and_edits_share_one_sliding_window() -> None:
+    async with FakeBotAPI(rate_limit=3, chat_burst=None) as fake:
+        bot = make_bot(fake)
+        try:
+            sent = await bot.send_message(USER, "one", reply_markup=keyboard(("A", "a")))
+            await bot.edit_message_text("two", chat_id=USER, message_id=sent.message_id)
+            await asyncio.sleep(0.6)
+            await bot.edit_message_reply_markup(
+                chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(("B", "b"))
+            )
+            with pytest.raises(TelegramRetryAfter) as limited:
+                await bot.edit_message_text("three", chat_id=USER, message_id=sent.message_id)
+            assert limited.value.retry_after == 1
+            query_id = fake.press_button(USER, "b")
+            assert await bot.answer_callback_query(query_id)  # answers and actions are free
+            assert await bot.send_chat_action(USER, "typing")
+            await asyncio.sleep(0.5)  # the first two left the window, the third is in it
+            await bot.send_message(USER + 1, "four")
+            await bot.send_message(USER + 2, "five")
+            with pytest.raises(TelegramRetryAfter):
+                await bot.send_message(USER + 3, "six")
+            assert fake.rate_limited_count == 2 and fake.chat_limited_count == 0
+        finally:
+            await bot.session.close()
+
+
+async def test_a_chat_gets_a_burst_then_about_one_message_a_second() -> None:
+    async with FakeBotAPI(rate_limit=None, chat_burst=3, chat_refill=4.0) as fake:
+        bot = make_bot(fake)
+        try:
+            sent = await bot.send_message(USER, "one", reply_markup=keyboard(("A", "a")))
+            await bot.send_message(USER, "two")
+            await bot.edit_message_text(
+                "one!", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(("A", "a"))
+            )
+            with pytest.raises(TelegramRetryAfter) as limited:
+                await bot.send_message(USER, "three")
+            assert limited.value.retry_after == 1
+            await bot.send_message(USER + 1, "another chat has its own bucket")
+            assert await bot.send_chat_action(USER, "typing")
+            assert await bot.answer_callback_query(fake.press_button(USER, "a"))
+            await asyncio.sleep(0.3)  # 4 a second refill one token
+            await bot.send_message(USER, "three")
+            with pytest.raises(TelegramRetryAfter):
+                await bot.send_message(USER, "four")
+            assert fake.chat_limited_count == fake.rate_limited_count == 2
+        finally:
+            await bot.session.close()
+
+
+async def test_lengths_count_utf16_code_units(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.chat_burst = None
+    await bot.send_message(USER, EMOJI * 2048)
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER, EMOJI * 2049)
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER, "x" * 4095 + EMOJI)
+    sent = await bot.send_photo(USER, BufferedInputFile(png(), "a.png"), caption=EMOJI * 512)
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_photo(USER, BufferedInputFile(png(), "b.png"), caption=EMOJI * 513)
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.edit_message_caption(
+            chat_id=USER, message_id=sent.message_id, caption=f"<b>{EMOJI * 513}</b>"
+        )
+    await bot.edit_message_caption(  # the markup does not count
+        chat_id=USER, message_id=sent.message_id, caption=f"<b>{EMOJI * 512}</b>"
+    )
+    await bot.send_message(USER, "callback answers too")
+    query_id = fake.press_forged(USER, "any")
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.answer_callback_query(query_id, text=EMOJI * 101)
+    assert await bot.answer_callback_query(query_id, text=EMOJI * 100)
+
+
+@pytest.mark.parametrize(
+    ("markup", "refusal"),
+    [
+        ("<a>link</a>", 'Tag "a" must have attribute "href"'),
+        ('<a href="">link</a>', 'Wrong value of attribute "href"'),
+        ("Tom &bogus; Jerry", 'Unsupported HTML entity "&bogus;" at byte offset 4'),
+        ("&copy; 2025", 'Unsupported HTML entity "&copy;"'),
+        ("&#0; zero", 'Unsupported HTML entity "&#0;"'),
+        ('<b class="x">bold</b>', 'Unsupported attribute "class" of tag "b"'),
+        ("<span>plain span</span>", 'Tag "span" must have attribute "class"'),
+        ('<span class="big">x</span>', 'Wrong value of attribute "class" of tag "span"'),
+        ('<a href="https://x.ru" target="_blank">x</a>', 'Unsupported attribute "target"'),
+        ('<tg-emoji emoji-id="abc">x</tg-emoji>', 'Wrong value of attribute "emoji-id"'),
+        ('<pre class="python">x</pre>', 'Wrong value of attribute "class" of tag "pre"'),
+        ("<b/>x", 'Unexpected "/" in tag "b"'),
+        ("<b>x</b x>", "Unclosed end tag"),
+    ],
+)
+async def test_html_refused_like_telegram(bot: Bot, markup: str, refusal: str) -> None:
+    with pytest.raises(TelegramBadRequest, match="can't parse entities: " + re.escape(refusal)):
+        await bot.send_message(USER, markup)
+
+
+async def test_html_telegram_accepts(fake: FakeBotAPI, bot: Bot) -> None:
+    accepted = {
+        "&lt;b&gt; &amp; &quot;q&quot; &#65;&#x42;&#X43;": '<b> & "q" ABC',
+        "Tom & Jerry &amp 1&2": "Tom & Jerry &amp 1&2",  # a lone "&" stays as it is
+        "<a href='https://x.ru/?a=1&amp;b=2'>x</a> <A HREF=https://y.ru>y</A>": "x y",
+        '<span class="tg-spoiler">s</span> <tg-spoiler>t</tg-spoiler>': "s t",
+        '<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>': "👍",
+        '<pre><code class="language-python">x = 1</code></pre>': "x = 1",
+        "<blockquote expandable>long</blockquote> <b >b</b >": "long b",
+    }
+    for markup, plain in accepted.items():
+        sent = await bot.send_message(USER, markup)
+        assert sent.text == plain, markup
+        assert fake.last_message(USER).text == markup
+
+
+async def test_edits_in_a_chat_that_blocked_the_bot_are_refused(fake: FakeBotAPI, bot: Bot) -> None:
+    text = await bot.send_message(USER, "progress 1", reply_markup=keyboard(("Stop", "stop")))
+    photo = await bot.send_photo(USER, BufferedInputFile(png(), "p.png"), caption="c")
+    fake.block_bot(USER)
+    with pytest.raises(TelegramForbiddenError, match="blocked"):
+        await bot.edit_message_text("progress 2", chat_id=USER, message_id=text.message_id)
+    with pytest.raises(TelegramForbiddenError, match="blocked"):
+        await bot.edit_message_reply_markup(chat_id=USER, message_id=text.message_id)
+    with pytest.raises(TelegramForbiddenError, match="blocked"):
+        await bot.edit_message_caption(chat_id=USER, message_id=photo.message_id, caption="d")
+    assert fake.last_message(USER).edits == 0 and fake.sent_texts(USER) == ["progress 1", "c"]
+
+
+async def test_a_callback_query_is_answered_once(fake: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_message(USER, "Pick", reply_markup=keyboard(("One", "pick:1")))
+    query_id = fake.press_button(USER, "pick:1")
+    assert await bot.answer_callback_query(query_id, text="ok")
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(query_id, text="again")
+    assert [c.status for c in fake.calls_of("answerCallbackQuery")] == [200, 400]
+
+
+async def test_a_press_needs_the_button_on_the_message_as_it_stands(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    first = await bot.send_message(USER, "Pick", reply_markup=keyboard(("One", "pick:1")))
+    await bot.send_message(USER, "Later", reply_markup=keyboard(("Two", "pick:2")))
+    with pytest.raises(AssertionError, match="no button with data 'made:up'"):
+        fake.press_button(USER, "made:up")
+    with pytest.raises(AssertionError, match="on message 2"):
+        fake.press_button(USER, "pick:1", message_id=2)
+    await bot.edit_message_reply_markup(chat_id=USER, message_id=first.message_id)
+    with pytest.raises(AssertionError, match="pick:1"):  # the edit took the button away
+        fake.press_button(USER, "pick:1")
+    await bot.delete_message(USER, 2)
+    with pytest.raises(AssertionError, match="pick:2"):
+        fake.press_button(USER, "pick:2")
+    forged = fake.press_forged(USER, "made:up")
+    [update] = await bot.get_updates(timeout=0)
+    query = update.callback_query
+    assert query is not None and (query.id, query.data) == (forged, "made:up")
+    assert isinstance(query.message, Message) and query.message.message_id == first.message_id
+
+
+async def test_the_api_fixture_has_telegrams_limits(api: FakeBotAPI) -> None:
+    bot = make_bot(api)
+    try:
+        await asyncio.gather(*(bot.send_message(USER + i, f"n{i}") for i in range(30)))
+        with pytest.raises(TelegramRetryAfter):
+            await bot.send_message(USER + 99, "31st in a second")
+        assert (api.rate_limit, api.chat_burst, api.rate_limited_count) == (30, 20, 1)
+    finally:
+        await bot.session.close()
+
+
+@pytest.mark.fake_api(rate_limit=None, chat_burst=None)
+async def test_a_test_may_ask_for_other_limits(api: FakeBotAPI) -> None:
+    bot = make_bot(api)
+    try:
+        await asyncio.gather(*(bot.send_message(USER, f"n{i}") for i in range(40)))
+        assert api.rate_limited_count == 0 and len(api.sent_texts(USER)) == 40
+    finally:
+        await bot.session.close()

@@ -6,12 +6,19 @@ The real bot (aiogram, long polling) is pointed at it with
 
 * it answers the Bot API methods the bot uses with objects aiogram can parse, keeps the
   bot's messages as they stand now (edits applied, deleted ones removed), checks what the
-  real server checks (HTML markup, text/caption length, callback_data size, command names)
-  and stores uploaded files so tests can read them back;
+  real server checks (tests/fakes/telegram_checks.py: HTML markup, entities and attributes,
+  text/caption length in UTF-16 units, callback_data size; command names; a callback query
+  answered once) and stores uploaded files so tests can read them back;
+* it is as strict about flooding as Telegram, on by default: every call that sends or edits
+  a message (LIMITED_METHODS) takes a slot of one sliding one-second window of
+  ``rate_limit`` calls and a token of its chat's bucket (``chat_burst``, refilled by
+  ``chat_refill`` a second), else 429 with retry_after; a chat that blocked the bot
+  answers 403 to sends and edits alike;
 * it acts as people: it queues updates (text, commands, contacts, documents, photos,
-  button presses, blocking the bot) that ``getUpdates`` long polling hands out;
+  button presses, blocking the bot) that ``getUpdates`` long polling hands out; a press
+  carries data of a button the message has now (``press_forged`` for a forged one);
 * it fails on demand: injected errors (429/403/400/5xx), dropped connections, slow answers,
-  blocked chats, unknown chats, a global rate limit and a wrong token (401).
+  blocked chats, unknown chats and a wrong token (401).
 
 Everything runs in the test's asyncio loop; nothing here is thread-safe.
 """
@@ -21,9 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import html
 import io
 import json
+import math
 import mimetypes
 import re
 import time
@@ -36,12 +43,26 @@ from typing import Any
 from aiohttp import web
 from PIL import Image
 
+from tests.fakes.telegram_checks import (
+    CALLBACK_ANSWER_MAX,
+    ApiError,
+    bad_request,
+    check_markup,
+    checked_text,
+    html_to_plain,
+    utf16_len,
+)
+
 Json = dict[str, Any]
 Uploads = dict[str, tuple[str, bytes, str]]  # multipart field -> (filename, bytes, content type)
 
-SEND_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "sendMediaGroup"}
-)
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",
+                          "copyMessage", "forwardMessage"})  # fmt: skip
+EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
+                          "editMessageMedia"})  # fmt: skip
+# Every call that puts or changes a message in a chat takes Telegram's budget (the global
+# window and the chat's bucket) and is refused in a chat that blocked the bot.
+LIMITED_METHODS = SEND_METHODS | EDIT_METHODS
 _TRUE_METHODS = frozenset({"sendChatAction", "close", "logOut", "setChatMenuButton",
                            "setMyDescription", "setMyShortDescription", "setMyName"})  # fmt: skip
 _JSON_FIELDS = frozenset({"reply_markup", "entities", "caption_entities", "media", "commands",
@@ -53,35 +74,16 @@ _INT_FIELDS = frozenset({"chat_id", "from_chat_id", "message_id", "offset", "lim
 _BOOL_FIELDS = frozenset({"disable_notification", "protect_content", "show_alert", "has_spoiler",
                           "drop_pending_updates", "allow_sending_without_reply",
                           "show_caption_above_media", "allow_paid_broadcast"})  # fmt: skip
-_HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "a",
-                        "tg-spoiler", "tg-emoji", "code", "pre", "blockquote"})  # fmt: skip
-_TAG_RE = re.compile(r"<(/?)([^\s>]*)")
+_html_to_plain = html_to_plain  # the name the rendering tests know it by
 MAX_DOWNLOAD, MAX_UPLOAD = 20 * 1024 * 1024, 50 * 1024 * 1024
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 _DESCRIPTIONS = {400: "Bad Request", 403: "Forbidden: bot was blocked by the user",
                  404: "Not Found", 409: "Conflict", 500: "Internal Server Error",
                  502: "Bad Gateway"}  # fmt: skip
-
-
-class ApiError(Exception):
-    """An error answer of the Bot API."""
-
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status, self.description, self.retry_after = status, description, retry_after
-
-    def body(self) -> Json:
-        body: Json = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
-
-
-def _bad(description: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {description}")
 
 
 @dataclass
@@ -192,55 +194,6 @@ def _decode(key: str, value: str) -> Any:
     return value
 
 
-def _html_to_plain(text: str) -> str:
-    """Check Telegram HTML roughly like the real server (tdlib's parser); return plain text."""
-    out: list[str] = []
-    stack: list[str] = []
-    pos, prefix = 0, "can't parse entities: "
-    while (start := text.find("<", pos)) != -1:
-        out.append(text[pos:start])
-        offset = len(text[:start].encode())
-        match = _TAG_RE.match(text, start)
-        closing, name = bool(match and match.group(1)), match.group(2).lower() if match else ""
-        named = match is not None and match.end() < len(text)
-        if named and not closing and name not in _HTML_TAGS:
-            raise _bad(f'{prefix}Unsupported start tag "{name}" at byte offset {offset}')
-        if not named or (end := text.find(">", start)) == -1:
-            raise _bad(f"{prefix}Unclosed start tag at byte offset {offset}")
-        if not closing:
-            stack.append(name)
-        elif not stack or stack[-1] != name:
-            expected = f'expected "</{stack[-1]}>", ' if stack else ""
-            raise _bad(
-                f'{prefix}Unmatched end tag at byte offset {offset}, {expected}found "</{name}>"'
-            )
-        else:
-            stack.pop()
-        pos = end + 1
-    if stack:
-        raise _bad(f'{prefix}Can\'t find end tag corresponding to start tag "{stack[-1]}"')
-    return html.unescape("".join(out) + text[pos:])
-
-
-def _checked_text(text: str, parse_mode: Any, *, caption: bool) -> str:
-    plain = _html_to_plain(text) if str(parse_mode or "").upper() == "HTML" else text
-    if caption and len(plain) > 1024:
-        raise _bad("message caption is too long")
-    if not caption and not plain.strip():
-        raise _bad("message text is empty")
-    if not caption and len(plain) > 4096:
-        raise _bad("message is too long")
-    return plain
-
-
-def _check_markup(markup: Json | None) -> None:
-    for row in (markup or {}).get("inline_keyboard") or []:
-        for button in row:
-            data = button.get("callback_data")
-            if data is not None and not 1 <= len(str(data).encode()) <= 64:
-                raise _bad("BUTTON_DATA_INVALID")
-
-
 def _image_size(content: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(content)) as image:
@@ -268,14 +221,22 @@ class FakeBotAPI:
         token: str = "123456:TEST-TOKEN",  # noqa: S107
         bot_id: int = 123456,
         bot_username: str = "probonus_test_bot",
+        *,
+        rate_limit: int | None = 30,
+        chat_burst: int | None = 20,
+        chat_refill: float = 1.0,
     ) -> None:
         self.token, self.bot_id, self.bot_username = token, bot_id, bot_username
         self.base_url = ""
         self.calls: list[Call] = []  # every request but getUpdates, in order of answer
         self.poll_count = 0  # getUpdates requests
         self.injected_count = 0  # answers produced by fail_next
-        self.rate_limit: int | None = None
-        self.rate_limited_count = 0
+        # Telegram's limits on LIMITED_METHODS (None: off): at most rate_limit calls in any
+        # second for the whole bot, and per chat a bucket of chat_burst calls refilled by
+        # chat_refill a second ("about one message a second to a chat, short bursts").
+        self.rate_limit, self.chat_burst, self.chat_refill = rate_limit, chat_burst, chat_refill
+        self.rate_limited_count = 0  # 429 answers of either limit
+        self.chat_limited_count = 0  # of them, those of a chat's bucket
         self.known_chats: set[int] | None = None
         self.blocked_chats: set[int] = set()
         self.messages: dict[int, dict[int, FakeMessage]] = {}
@@ -290,6 +251,7 @@ class FakeBotAPI:
         self._users: dict[int, Json] = {}
         self._failures: list[_Failure] = []
         self._send_times: deque[float] = deque()
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
         self._photo_groups: dict[str, list[Json]] = {}  # any size's file_id -> all sizes
         self._by_path: dict[str, StoredFile] = {}
         self._callback_ids: set[str] = set()
@@ -465,17 +427,42 @@ class FakeBotAPI:
     def press_button(
         self, user_id: int, callback_data: str, *, message_id: int | None = None
     ) -> str:
-        """Queue a callback_query from the bot's message `message_id` (default: the latest
-        one carrying callback_data, else the latest); returns the callback query id."""
+        """Press a button as a person can: `callback_data` must be on an inline button of the
+        bot's message `message_id` (default: the latest message carrying it) as that message
+        stands now, else AssertionError. Returns the callback query id."""
+        chat = self.messages.get(user_id, {})
+        if message_id is not None and message_id not in chat:
+            raise AssertionError(f"no bot message {message_id} in chat {user_id}")
+        carrying = [i for i, m in sorted(chat.items()) if callback_data in _data_of(m)]
+        if message_id is None and carrying:
+            message_id = carrying[-1]
+        if message_id is None or message_id not in carrying:
+            where = f"message {message_id}" if message_id is not None else "any bot message"
+            shown = chat[message_id].buttons() if message_id is not None else []
+            raise AssertionError(
+                f"no button with data {callback_data!r} on {where} in chat {user_id} as it "
+                f"stands now {shown}; a forged press is press_forged(...)"
+            )
+        return self._queue_press(user_id, callback_data, chat[message_id])
+
+    def press_forged(
+        self, user_id: int, callback_data: str, *, message_id: int | None = None
+    ) -> str:
+        """A callback query no button offers: a client that forges callback_data (for
+        tests of what a stranger can reach). Attached to the bot's message `message_id`
+        (default: the latest carrying the data, else the latest); returns the query id."""
         chat = self.messages.get(user_id, {})
         if message_id is not None and message_id not in chat:
             raise AssertionError(f"no bot message {message_id} in chat {user_id}")
         if not chat:
             raise AssertionError(f"the bot has no messages in chat {user_id}")
-        carrying = [m for m in chat.values() if callback_data in dict(m.buttons()).values()]
+        carrying = [m for m in chat.values() if callback_data in _data_of(m)]
         message = (
             chat[message_id] if message_id is not None else (carrying or [chat[max(chat)]])[-1]
         )
+        return self._queue_press(user_id, callback_data, message)
+
+    def _queue_press(self, user_id: int, callback_data: str, message: FakeMessage) -> str:
         self._seq += 1
         query_id = str(4_000_000_000_000_000 + self._seq)
         self._callback_ids.add(query_id)
@@ -598,19 +585,36 @@ class FakeBotAPI:
         return None
 
     def _check_limits(self, call: Call) -> None:
-        if call.method in SEND_METHODS and self.rate_limit is not None:
-            now = time.monotonic()
-            while self._send_times and now - self._send_times[0] >= 1.0:
-                self._send_times.popleft()
-            if len(self._send_times) >= self.rate_limit:
-                self.rate_limited_count += 1
-                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-            self._send_times.append(now)
+        limited = call.method in LIMITED_METHODS
+        if limited:
+            self._take_budget(call.chat_id)
         unknown = self.known_chats is not None and call.chat_id not in self.known_chats
         if call.chat_id is not None and unknown:
-            raise _bad("chat not found")
-        if call.chat_id in self.blocked_chats and call.method.startswith(("send", "copy")):
+            raise bad_request("chat not found")
+        blocking = limited or call.method == "sendChatAction"
+        if call.chat_id in self.blocked_chats and blocking:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+
+    def _take_budget(self, chat_id: int | None) -> None:
+        """A slot of the global window and a token of the chat's bucket, or 429 (neither
+        is taken then)."""
+        now = time.monotonic()
+        while self._send_times and now - self._send_times[0] >= 1.0:
+            self._send_times.popleft()
+        if self.rate_limit is not None and len(self._send_times) >= self.rate_limit:
+            self.rate_limited_count += 1
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if chat_id is not None and self.chat_burst is not None:
+            tokens, at = self._buckets.get(chat_id, (float(self.chat_burst), now))
+            tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_refill)
+            if tokens < 1.0:
+                self._buckets[chat_id] = (tokens, now)
+                self.rate_limited_count += 1
+                self.chat_limited_count += 1
+                wait = max(1, math.ceil((1.0 - tokens) / max(self.chat_refill, 1e-3)))
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+            self._buckets[chat_id] = (tokens - 1.0, now)
+        self._send_times.append(now)
 
     async def _dispatch(self, call: Call, uploads: Uploads) -> Any:
         if call.method.lower() == "getupdates":
@@ -743,13 +747,14 @@ class FakeBotAPI:
     def _input_photo(self, value: Any, uploads: Uploads) -> list[Json]:
         if (upload := _upload(value, uploads)) is not None:
             if (size := _image_size(upload[1])) is None:
-                raise _bad("IMAGE_PROCESS_FAILED")
+                raise bad_request("IMAGE_PROCESS_FAILED")
             if sum(size) > 10000 or max(size) > 20 * min(size):
-                raise _bad("PHOTO_INVALID_DIMENSIONS")
+                raise bad_request("PHOTO_INVALID_DIMENSIONS")
             return self._store_photo(upload[1], *size)
         if isinstance(value, str) and value in self._photo_groups:
             return self._photo_groups[value]
-        raise _bad("type of file mismatch" if value in self.files else "wrong file identifier")
+        mismatch = value in self.files
+        raise bad_request("type of file mismatch" if mismatch else "wrong file identifier")
 
     def _input_document(self, value: Any, uploads: Uploads) -> Json:
         if (upload := _upload(value, uploads)) is not None:
@@ -762,20 +767,20 @@ class FakeBotAPI:
             )
         stored = self.files.get(value) if isinstance(value, str) else None
         if stored is None or stored.kind != "document":
-            raise _bad("type of file mismatch" if stored else "wrong file identifier")
+            raise bad_request("type of file mismatch" if stored else "wrong file identifier")
         return _document(stored)
 
     # ------------------------------------------------------------------ the bot's messages
     @staticmethod
     def _chat_param(p: Json, key: str = "chat_id") -> int:
         if not isinstance(p.get(key), int):
-            raise _bad("chat not found")
+            raise bad_request("chat not found")
         return int(p[key])
 
     def _bot_message(self, p: Json, fields: Json, text: str | None) -> Json:
         chat_id = self._chat_param(p)
         markup = p.get("reply_markup") if isinstance(p.get("reply_markup"), dict) else None
-        _check_markup(markup)
+        check_markup(markup)
         inline = markup if markup and "inline_keyboard" in markup else None
         raw = self._new_message(chat_id, self._bot_user(), fields | {"reply_markup": inline})
         entities = p.get("entities") or p.get("caption_entities")
@@ -798,12 +803,12 @@ class FakeBotAPI:
     def _caption(p: Json) -> Json:
         if not p.get("caption"):
             return {}
-        caption = _checked_text(p["caption"], p.get("parse_mode"), caption=True)
+        caption = checked_text(p["caption"], p.get("parse_mode"), caption=True)
         return {"caption": caption, "caption_entities": p.get("caption_entities")}
 
     def _m_send_message(self, p: Json, _: Uploads) -> Json:
         text = str(p.get("text") or "")
-        plain = _checked_text(text, p.get("parse_mode"), caption=False)
+        plain = checked_text(text, p.get("parse_mode"), caption=False)
         return self._bot_message(p, {"text": plain, "entities": p.get("entities")}, text)
 
     def _m_send_photo(self, p: Json, uploads: Uploads) -> Json:
@@ -820,7 +825,7 @@ class FakeBotAPI:
         from_chat, message_id = self._chat_param(p, "from_chat_id"), p.get("message_id")
         source = self._store.get(from_chat, {}).get(message_id)  # type: ignore[arg-type]
         if source is None:
-            raise _bad("message to copy not found")
+            raise bad_request("message to copy not found")
         keep = ("text", "entities", "photo", "document", "caption", "caption_entities", "contact")
         fields = {k: copy.deepcopy(v) for k, v in source.items() if k in keep}
         original = self.messages.get(from_chat, {}).get(source["message_id"])
@@ -832,19 +837,19 @@ class FakeBotAPI:
 
     def _editable(self, p: Json) -> FakeMessage:
         if "inline_message_id" in p:
-            raise _bad("inline messages are not supported by the fake")
+            raise bad_request("inline messages are not supported by the fake")
         chat_id, message_id = self._chat_param(p), p.get("message_id")
         message = self.messages.get(chat_id, {}).get(message_id)  # type: ignore[arg-type]
         if message is None:
             if message_id in self._store.get(chat_id, {}):
-                raise _bad("message can't be edited")
-            raise _bad("message to edit not found")
+                raise bad_request("message can't be edited")
+            raise bad_request("message to edit not found")
         return message
 
     def _edit(self, message: FakeMessage, p: Json, fields: Json | None) -> Json:
         """Apply an edit; fields None (editMessageReplyMarkup) keeps the content."""
         markup = p.get("reply_markup") if isinstance(p.get("reply_markup"), dict) else None
-        _check_markup(markup)
+        check_markup(markup)
         text_kind = message.kind == "text"
         key = "text" if text_kind else "caption"
         entities_key = "entities" if text_kind else "caption_entities"
@@ -853,7 +858,7 @@ class FakeBotAPI:
         if fields is not None:
             new = (p.get(key), p.get("parse_mode"), p.get(entities_key), markup)
         if new == old:
-            raise _bad(NOT_MODIFIED)
+            raise bad_request(NOT_MODIFIED)
         message.text, message.parse_mode, message.entities, message.reply_markup = new
         raw = message.raw
         raw.pop("reply_markup", None)
@@ -870,13 +875,13 @@ class FakeBotAPI:
 
     def _m_edit_message_text(self, p: Json, _: Uploads) -> Json:
         if (message := self._editable(p)).kind != "text":
-            raise _bad("there is no text in the message to edit")
-        plain = _checked_text(str(p.get("text") or ""), p.get("parse_mode"), caption=False)
+            raise bad_request("there is no text in the message to edit")
+        plain = checked_text(str(p.get("text") or ""), p.get("parse_mode"), caption=False)
         return self._edit(message, p, {"text": plain, "entities": p.get("entities")})
 
     def _m_edit_message_caption(self, p: Json, _: Uploads) -> Json:
         if (message := self._editable(p)).kind == "text":
-            raise _bad("there is no caption in the message to edit")
+            raise bad_request("there is no caption in the message to edit")
         return self._edit(message, p, self._caption(p))
 
     def _m_edit_message_reply_markup(self, p: Json, _: Uploads) -> Json:
@@ -885,7 +890,7 @@ class FakeBotAPI:
     def _m_delete_message(self, p: Json, _: Uploads) -> bool:
         chat_id, message_id = self._chat_param(p), p.get("message_id")
         if self._store.get(chat_id, {}).pop(message_id, None) is None:  # type: ignore[arg-type]
-            raise _bad("message to delete not found")
+            raise bad_request("message to delete not found")
         self.messages.get(chat_id, {}).pop(message_id, None)  # type: ignore[arg-type]
         return True
 
@@ -900,15 +905,18 @@ class FakeBotAPI:
         return True
 
     def _m_answer_callback_query(self, p: Json, _: Uploads) -> bool:
+        if utf16_len(str(p.get("text") or "")) > CALLBACK_ANSWER_MAX:
+            raise bad_request("MESSAGE_TOO_LONG")
         if p.get("callback_query_id") not in self._callback_ids:
-            raise _bad("query is too old and response timeout expired or query ID is invalid")
+            raise bad_request(QUERY_TOO_OLD)
+        self._callback_ids.discard(p["callback_query_id"])  # a query is answered once
         return True
 
     def _m_get_file(self, p: Json, _: Uploads) -> Json:
         if (stored := self.files.get(str(p.get("file_id")))) is None:
-            raise _bad("invalid file_id")
+            raise bad_request("invalid file_id")
         if len(stored.content) > MAX_DOWNLOAD:
-            raise _bad("file is too big")
+            raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -932,12 +940,12 @@ class FakeBotAPI:
 
     def _m_set_my_commands(self, p: Json, _: Uploads) -> bool:
         if not isinstance(commands := p.get("commands"), list) or len(commands) > 100:
-            raise _bad("BOT_COMMANDS_TOO_MUCH")
+            raise bad_request("BOT_COMMANDS_TOO_MUCH")
         for command in commands:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command"))):
-                raise _bad("BOT_COMMAND_INVALID")
+                raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description") or "")) <= 256:
-                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         self.commands[self._commands_key(p.get("scope"), p.get("language_code"))] = commands
         return True
 
@@ -947,6 +955,10 @@ class FakeBotAPI:
     def _m_delete_my_commands(self, p: Json, _: Uploads) -> bool:
         self.commands.pop(self._commands_key(p.get("scope"), p.get("language_code")), None)
         return True
+
+
+def _data_of(message: FakeMessage) -> set[str]:
+    return {data for _, data in message.buttons() if data}
 
 
 def _compact(fields: Json) -> Json:
@@ -969,5 +981,5 @@ def _upload(value: Any, uploads: Uploads) -> tuple[str, bytes, str] | None:
     if not (isinstance(value, str) and value.startswith("attach://")):
         return None
     if (key := value.removeprefix("attach://")) not in uploads:
-        raise _bad("wrong file identifier/HTTP URL specified")
+        raise bad_request("wrong file identifier/HTTP URL specified")
     return uploads[key]
