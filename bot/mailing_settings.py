@@ -69,15 +69,8 @@ class SmtpDraft:
         """A draft starting from the settings in force (empty when there are none)."""
         if settings is None:
             return cls()
-        return cls(
-            host=settings.host,
-            port=settings.port,
-            security=settings.security,
-            username=settings.username,
-            password_encrypted=settings.password_encrypted,
-            sender_email=settings.sender_email,
-            sender_name=settings.sender_name,
-        )
+        # Every draft field is a field of the settings in force, by the same name.
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)})
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> SmtpDraft:
