@@ -258,14 +258,19 @@ class MailingSettingsService:
         await self.audit.record(user_id, "smtp.test_email", f"to {to}: {result}")
         return result
 
-    async def set_email_enabled(self, on: bool, user_id: int | None) -> ChannelRefusal | None:
-        """Switch the Email channel; refused (with the reason) without verified SMTP settings."""
-        if not await self.repo.set_channel("email", on, user_id):
+    async def set_channel(
+        self, channel: Channel, on: bool, user_id: int | None
+    ) -> ChannelRefusal | None:
+        """Switch a channel; Email is refused (with the reason) without verified SMTP settings."""
+        if not await self.repo.set_channel(channel, on, user_id):
             return ChannelRefusal.NO_VERIFIED_SMTP
-        await self.audit.record(user_id, "channel.email", "on" if on else "off")
+        await self.audit.record(user_id, f"channel.{channel}", "on" if on else "off")
         return None
 
+    async def set_email_enabled(self, on: bool, user_id: int | None) -> ChannelRefusal | None:
+        """Switch the Email channel (see set_channel)."""
+        return await self.set_channel(Channel.EMAIL, on, user_id)
+
     async def set_telegram_enabled(self, on: bool, user_id: int | None) -> None:
-        """Switch the Telegram channel."""
-        await self.repo.set_channel("telegram", on, user_id)
-        await self.audit.record(user_id, "channel.telegram", "on" if on else "off")
+        """Switch the Telegram channel (never refused)."""
+        await self.set_channel(Channel.TELEGRAM, on, user_id)
