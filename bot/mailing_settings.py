@@ -69,15 +69,8 @@ class SmtpDraft:
         """A draft starting from the settings in force (empty when there are none)."""
         if settings is None:
             return cls()
-        return cls(
-            host=settings.host,
-            port=settings.port,
-            security=settings.security,
-            username=settings.username,
-            password_encrypted=settings.password_encrypted,
-            sender_email=settings.sender_email,
-            sender_name=settings.sender_name,
-        )
+        # Every draft field is a field of the settings in force, by the same name.
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)})
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> SmtpDraft:
@@ -278,14 +271,19 @@ class MailingSettingsService:
         await self.audit.record(user_id, "smtp.test_email", f"to {to}: {result}")
         return result
 
-    async def set_email_enabled(self, on: bool, user_id: int | None) -> ChannelRefusal | None:
-        """Switch the Email channel; refused (with the reason) without verified SMTP settings."""
-        if not await self.repo.set_channel("email", on, user_id):
+    async def set_channel(
+        self, channel: Channel, on: bool, user_id: int | None
+    ) -> ChannelRefusal | None:
+        """Switch a channel; Email is refused (with the reason) without verified SMTP settings."""
+        if not await self.repo.set_channel(channel, on, user_id):
             return ChannelRefusal.NO_VERIFIED_SMTP
-        await self.audit.record(user_id, "channel.email", "on" if on else "off")
+        await self.audit.record(user_id, f"channel.{channel}", "on" if on else "off")
         return None
 
+    async def set_email_enabled(self, on: bool, user_id: int | None) -> ChannelRefusal | None:
+        """Switch the Email channel (see set_channel)."""
+        return await self.set_channel(Channel.EMAIL, on, user_id)
+
     async def set_telegram_enabled(self, on: bool, user_id: int | None) -> None:
-        """Switch the Telegram channel."""
-        await self.repo.set_channel("telegram", on, user_id)
-        await self.audit.record(user_id, "channel.telegram", "on" if on else "off")
+        """Switch the Telegram channel (never refused)."""
+        await self.set_channel(Channel.TELEGRAM, on, user_id)

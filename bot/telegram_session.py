@@ -61,23 +61,23 @@ class Pacer(Protocol):
 
 
 @contextlib.contextmanager
-def paced_by_caller() -> Iterator[None]:
+def _flagged(flag: ContextVar[bool]) -> Iterator[None]:
+    """`flag` is set for the calls made inside."""
+    token = flag.set(True)
+    try:
+        yield
+    finally:
+        flag.reset(token)
+
+
+def paced_by_caller() -> contextlib.AbstractContextManager[None]:
     """Calls made inside took their slot already (broadcast sends): no second slot, no retry."""
-    token = _paced.set(True)
-    try:
-        yield
-    finally:
-        _paced.reset(token)
+    return _flagged(_paced)
 
 
-@contextlib.contextmanager
-def answering_an_update() -> Iterator[None]:
+def answering_an_update() -> contextlib.AbstractContextManager[None]:
     """Calls made inside answer a person: they go first and are retried through faults."""
-    token = _interactive.set(True)
-    try:
-        yield
-    finally:
-        _interactive.reset(token)
+    return _flagged(_interactive)
 
 
 def detached() -> contextvars.Context:

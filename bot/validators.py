@@ -60,15 +60,37 @@ def _hostname(text: str) -> str:
     return ascii_name
 
 
-def parse_host(text: str) -> str:
-    """A server address: a host name (smtp.example.ru) or an IPv4/IPv6 address."""
+def _filled(text: str) -> str:
+    """The typed text without surrounding spaces; refused when nothing is left."""
     value = text.strip()
     if not value:
         raise InputError("empty")
-    if "://" in value:
-        raise InputError("has_scheme")
+    return value
+
+
+def _refuse_spaces(value: str) -> None:
+    """Refuse a value with spaces or control characters inside (a host, address, login)."""
     if any(ch.isspace() for ch in value) or _has_control(value):
         raise InputError("has_spaces")
+
+
+def _one_line(value: str, limit: int) -> str:
+    """`value` as it is, refused when empty, with control characters or over `limit`."""
+    if not value:
+        raise InputError("empty")
+    if _has_control(value):
+        raise InputError("control_char")
+    if len(value) > limit:
+        raise InputError("too_long")
+    return value
+
+
+def parse_host(text: str) -> str:
+    """A server address: a host name (smtp.example.ru) or an IPv4/IPv6 address."""
+    value = _filled(text)
+    if "://" in value:
+        raise InputError("has_scheme")
+    _refuse_spaces(value)
     if value.startswith("[") and value.endswith("]"):
         value = value[1:-1]
     try:
@@ -86,9 +108,7 @@ def parse_host(text: str) -> str:
 
 def parse_port(text: str) -> int:
     """A TCP port number, 1-65535."""
-    value = text.strip()
-    if not value:
-        raise InputError("empty")
+    value = _filled(text)
     if not value.isascii() or not value.isdigit():
         raise InputError("not_a_number")
     if len(value) > 5 or not 1 <= int(value) <= 65535:
@@ -98,13 +118,10 @@ def parse_port(text: str) -> int:
 
 def parse_email(text: str) -> str:
     """An email address local@domain.tld; the domain is lower-cased and punycoded."""
-    value = text.strip()
-    if not value:
-        raise InputError("empty")
+    value = _filled(text)
     if re.search(r"<[^<>@\s]+@[^<>\s]+>", value):
         raise InputError("with_name")  # "Ресторан <bonus@x.ru>": the name has its own step
-    if any(ch.isspace() for ch in value) or _has_control(value):
-        raise InputError("has_spaces")
+    _refuse_spaces(value)
     if value.count("@") != 1:
         raise InputError("no_at")
     local, domain = value.split("@")
@@ -124,11 +141,8 @@ def parse_email(text: str) -> str:
 
 def parse_username(text: str) -> str:
     """An SMTP login: one line, no spaces (often the mailbox address)."""
-    value = text.strip()
-    if not value:
-        raise InputError("empty")
-    if any(ch.isspace() for ch in value) or _has_control(value):
-        raise InputError("has_spaces")
+    value = _filled(text)
+    _refuse_spaces(value)
     if len(value) > MAX_USERNAME:
         raise InputError("too_long")
     return value
@@ -136,22 +150,9 @@ def parse_username(text: str) -> str:
 
 def parse_password(text: str) -> str:
     """An SMTP password: kept exactly as typed (spaces included), one line."""
-    if not text:
-        raise InputError("empty")
-    if _has_control(text):
-        raise InputError("control_char")
-    if len(text) > MAX_PASSWORD:
-        raise InputError("too_long")
-    return text
+    return _one_line(text, MAX_PASSWORD)
 
 
 def parse_sender_name(text: str) -> str:
     """The sender's display name, folded to one line because it goes into a mail header."""
-    value = " ".join(text.split())
-    if not value:
-        raise InputError("empty")
-    if _has_control(value):
-        raise InputError("control_char")
-    if len(value) > MAX_SENDER_NAME:
-        raise InputError("too_long")
-    return value
+    return _one_line(" ".join(text.split()), MAX_SENDER_NAME)

@@ -77,20 +77,20 @@ class XlsxWriter:
         if isinstance(value, bool | int | float) or value is None:
             return value
         if isinstance(value, Decimal):
-            cell = WriteOnlyCell(self._ws, value)
-            cell.number_format = MONEY_FORMAT
-            return cell
+            return self._formatted(value, MONEY_FORMAT)
         if isinstance(value, datetime):
-            cell = WriteOnlyCell(self._ws, value.replace(tzinfo=None))
-            cell.number_format = DATETIME_FORMAT
-            return cell
+            return self._formatted(value.replace(tzinfo=None), DATETIME_FORMAT)
         if isinstance(value, date):
-            cell = WriteOnlyCell(self._ws, value)
-            cell.number_format = DATE_FORMAT
-            return cell
+            return self._formatted(value, DATE_FORMAT)
         if isinstance(value, time):
             return value
         return self.cell(str(value))
+
+    def _formatted(self, value: Decimal | date, number_format: str) -> WriteOnlyCell:
+        """A money or date cell with its number format."""
+        cell = WriteOnlyCell(self._ws, value)
+        cell.number_format = number_format
+        return cell
 
     def append(self, row: Sequence[Any]) -> None:
         if self._pending is not None:

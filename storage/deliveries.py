@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from storage.db import Database
+from storage.mailings import status_change
 from storage.segments import (
     EMAIL_REACHABLE,
     TELEGRAM_REACHABLE,
@@ -21,7 +22,6 @@ from storage.segments import (
     where_clause,
 )
 from storage.statuses import (
-    FINISHED_MAILING,
     TERMINAL_DELIVERY,
     Channel,
     DeliveryStatus,
@@ -175,17 +175,7 @@ class DeliveryRepository:
         conn: Any = None,
     ) -> bool:
         """Compare-and-set the mailing's status, stamping started_at / finished_at."""
-        now = now_text()
-        sql = "UPDATE mailings SET status = ?, updated_at = ?"
-        params: list[Any] = [status, now]
-        if status == MailingStatus.RUNNING:
-            sql += ", started_at = COALESCE(started_at, ?)"
-            params.append(now)
-        if status in FINISHED_MAILING:
-            sql += ", finished_at = ?"
-            params.append(now)
-        sql += f" WHERE id = ? AND status IN ({', '.join('?' * len(expected))})"
-        params += [mailing_id, *expected]
+        sql, params = status_change(mailing_id, status, expected, now_text())
         if conn is not None:
             cursor = await conn.execute(sql, params)
             return bool(cursor.rowcount == 1)

@@ -52,6 +52,18 @@ _FINISH = (
     f"AND deliveries.status = '{DeliveryStatus.SENDING}'"
 )
 
+# What a finished row's mark does to its guest: the channel's status, only from active.
+_MARK_GUEST = {
+    GuestMark.TG_BLOCKED: (
+        f"UPDATE guests SET tg_status = '{TelegramStatus.BLOCKED}', updated_at = ? "
+        f"WHERE id = ? AND tg_status = '{TelegramStatus.ACTIVE}'"
+    ),
+    GuestMark.EMAIL_BOUNCED: (
+        f"UPDATE guests SET email_status = '{EmailStatus.BOUNCED}', updated_at = ? "
+        f"WHERE id = ? AND email_status = '{EmailStatus.ACTIVE}'"
+    ),
+}
+
 T = TypeVar("T")
 
 
@@ -167,20 +179,10 @@ class DeliveryWriter:
         the status of each fallback row written, by the id of the row that failed."""
         rows = [(f.delivery_id, f.status, f.error_code, f.error, f.external_id) for f in finishes]
         conn.execute(_FINISH, (now, now, json.dumps(rows, ensure_ascii=False)))
-        blocked = [(now, f.guest_id) for f in finishes if f.mark_guest == GuestMark.TG_BLOCKED]
-        if blocked:
-            conn.executemany(
-                f"UPDATE guests SET tg_status = '{TelegramStatus.BLOCKED}', updated_at = ? "
-                f"WHERE id = ? AND tg_status = '{TelegramStatus.ACTIVE}'",
-                blocked,
-            )
-        bounced = [(now, f.guest_id) for f in finishes if f.mark_guest == GuestMark.EMAIL_BOUNCED]
-        if bounced:
-            conn.executemany(
-                f"UPDATE guests SET email_status = '{EmailStatus.BOUNCED}', updated_at = ? "
-                f"WHERE id = ? AND email_status = '{EmailStatus.ACTIVE}'",
-                bounced,
-            )
+        for mark, sql in _MARK_GUEST.items():
+            marked = [(now, f.guest_id) for f in finishes if f.mark_guest == mark]
+            if marked:
+                conn.executemany(sql, marked)
         fallbacks: dict[int, str] = {}
         for f in finishes:  # failures only, a few per batch at most
             if f.fallback is not None and f.status == DeliveryStatus.FAILED:

@@ -9,9 +9,9 @@ from typing import Literal, get_args
 import aiosqlite
 
 from storage.db import Database
+from storage.statuses import Channel
 
 Security = Literal["none", "starttls", "tls"]
-Channel = Literal["email", "telegram"]
 SECURITY_MODES: tuple[Security, ...] = get_args(Security)
 
 
@@ -43,9 +43,9 @@ class ChannelSwitches:
         """The channels that are on, Email first (the order mailings offer them)."""
         found: list[Channel] = []
         if self.email_enabled:
-            found.append("email")
+            found.append(Channel.EMAIL)
         if self.telegram_enabled:
-            found.append("telegram")
+            found.append(Channel.TELEGRAM)
         return found
 
 
@@ -119,14 +119,17 @@ class MailingSettingsRepository:
             return ChannelSwitches(email_enabled=False, telegram_enabled=True)
         return ChannelSwitches(bool(row["email_enabled"]), bool(row["telegram_enabled"]))
 
-    async def set_channel(self, channel: Channel, enabled: bool, user_id: int | None) -> bool:
+    async def set_channel(self, channel: Channel | str, enabled: bool, user_id: int | None) -> bool:
         """Turn a channel on or off; False when Email is to be on without verified settings.
 
         The check and the write are one statement, so settings cannot vanish in between.
         """
-        column = {"email": "email_enabled", "telegram": "telegram_enabled"}[channel]
+        channel = Channel(channel)
+        column = {Channel.EMAIL: "email_enabled", Channel.TELEGRAM: "telegram_enabled"}[channel]
         guard = (
-            " AND EXISTS (SELECT 1 FROM smtp_settings)" if channel == "email" and enabled else ""
+            " AND EXISTS (SELECT 1 FROM smtp_settings)"
+            if channel == Channel.EMAIL and enabled
+            else ""
         )
         changed = await self.db.execute(
             f"UPDATE channel_switches SET {column} = ?, updated_at = ?, updated_by = ?"

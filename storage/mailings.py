@@ -86,6 +86,28 @@ class Mailing:
         return Channel.EMAIL in self.channels
 
 
+def status_change(
+    mailing_id: int, status: str, expected: Sequence[str] | None, now: str
+) -> tuple[str, list[Any]]:
+    """The compare-and-set UPDATE (SQL and parameters) moving a mailing to `status` from one
+    of `expected` (from any when None) at `now`: going to running stamps started_at the
+    first time, a finished status stamps finished_at."""
+    sql = "UPDATE mailings SET status = ?, updated_at = ?"
+    params: list[Any] = [status, now]
+    if status == MailingStatus.RUNNING:
+        sql += ", started_at = COALESCE(started_at, ?)"
+        params.append(now)
+    if status in FINISHED:
+        sql += ", finished_at = ?"
+        params.append(now)
+    sql += " WHERE id = ?"
+    params.append(mailing_id)
+    if expected is not None:
+        sql += f" AND status IN ({', '.join('?' * len(expected))})"
+        params.extend(expected)
+    return sql, params
+
+
 def _check_channels(channels: Sequence[str], send_mode: str) -> str:
     if not channels or len(set(channels)) != len(channels):
         raise ValueError(f"channels must be one or two distinct channels, got {channels!r}")
@@ -237,22 +259,8 @@ class MailingRepository:
         """
         if status not in STATUSES:
             raise ValueError(f"unknown mailing status {status!r}")
-        now = _now()
-        sql = "UPDATE mailings SET status = ?, updated_at = ?"
-        params: list[Any] = [status, now]
-        if status == MailingStatus.RUNNING:
-            sql += ", started_at = COALESCE(started_at, ?)"
-            params.append(now)
-        if status in FINISHED:
-            sql += ", finished_at = ?"
-            params.append(now)
-        sql += " WHERE id = ?"
-        params.append(mailing_id)
-        if expected is not None:
-            wanted = (expected,) if isinstance(expected, str) else tuple(expected)
-            sql += f" AND status IN ({', '.join('?' * len(wanted))})"
-            params.extend(wanted)
-        return await self.db.execute(sql, params) == 1
+        wanted = (expected,) if isinstance(expected, str) else expected
+        return await self.db.execute(*status_change(mailing_id, status, wanted, _now())) == 1
 
     async def reschedule(self, mailing_id: int, when: datetime) -> bool:
         """A new moment for a mailing that has not started; False otherwise."""

@@ -77,6 +77,14 @@ def _not_sent(exc: TelegramNetworkError) -> bool:
     return isinstance(exc.__cause__, ClientConnectorError)
 
 
+async def _wait_or_fail(tries: int, failed: Result) -> None:
+    """Wait before the next try of a call that failed `tries` times, or give up with
+    `failed` after MAX_TRIES."""
+    if tries >= MAX_TRIES:
+        raise _Failed(failed) from None
+    await asyncio.sleep(backoff(tries))
+
+
 class TelegramSender:
     """Sends one mailing to guests' Telegram chats."""
 
@@ -225,12 +233,9 @@ class TelegramSender:
                 ) from None
             except TelegramServerError as exc:
                 tries += 1
-                if tries >= MAX_TRIES:
-                    text = f"Telegram error after {tries} tries: {exc.message}"
-                    raise _Failed(
-                        Result(FAILED, "telegram_error", short(text), channel_failure=True)
-                    ) from None
-                await asyncio.sleep(backoff(tries))
+                text = f"Telegram error after {tries} tries: {exc.message}"
+                failed = Result(FAILED, "telegram_error", short(text), channel_failure=True)
+                await _wait_or_fail(tries, failed)
             except TelegramEntityTooLarge as exc:
                 raise _Failed(Result(FAILED, "too_large", short(exc.message))) from None
             except TelegramNetworkError as exc:
@@ -242,12 +247,9 @@ class TelegramSender:
                         Result(UNKNOWN, "no_answer", short(text), channel_failure=True)
                     ) from None
                 tries += 1
-                if tries >= MAX_TRIES:
-                    text = f"Telegram cannot be reached: {exc.message}"
-                    raise _Failed(
-                        Result(PENDING, "unreachable", short(text), channel_failure=True)
-                    ) from None
-                await asyncio.sleep(backoff(tries))
+                text = f"Telegram cannot be reached: {exc.message}"
+                failed = Result(PENDING, "unreachable", short(text), channel_failure=True)
+                await _wait_or_fail(tries, failed)
             except TelegramAPIError as exc:
                 raise _Failed(Result(FAILED, "telegram_error", short(exc.message))) from None
             await self.limiter.acquire()

@@ -66,15 +66,7 @@ async def _send_test_email(
     preview = await mailings.preview(draft, sample_recipient())
     result = await mailings.send_test_email(draft, preview.recipient, address, config)
     if not result.ok:
-        reason = failure_reason(
-            result,
-            host=config.host,
-            port=config.port,
-            security=config.security,
-            sender=config.sender_email,
-            timeout=config.timeout,
-            recipient=address,
-        )
+        reason = failure_reason(result, config, config.timeout, recipient=address)
         text = _("The test email to {address} was not sent: {reason}").format(
             address=quote(address), reason=reason
         )

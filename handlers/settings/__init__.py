@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.filters import ButtonMessage, admin_router
 from handlers.settings import form, overview, test_email
 from handlers.settings.callbacks import FormAction, OverviewAction, SettingsCb, SmtpFormCb
-from handlers.settings.dialog import AtStep
+from handlers.settings.dialog import AtStep, on_cancel
 from handlers.settings.states import EmailTestForm, SmtpForm
 
 
@@ -37,10 +37,8 @@ def _register_overview(router: Router) -> None:
     on = SettingsCb.filter
     page.register(overview.on_edit_smtp, on(F.action == OverviewAction.SMTP), ButtonMessage())
     page.register(overview.on_test_email, on(F.action == OverviewAction.TEST), ButtonMessage())
-    email = {OverviewAction.EMAIL_ON, OverviewAction.EMAIL_OFF}
-    page.register(overview.on_email_switch, on(F.action.in_(email)), ButtonMessage())
-    telegram = {OverviewAction.TG_ON, OverviewAction.TG_OFF}
-    page.register(overview.on_telegram_switch, on(F.action.in_(telegram)), ButtonMessage())
+    switches = set(overview.SWITCHES)
+    page.register(overview.on_channel_switch, on(F.action.in_(switches)), ButtonMessage())
     page.register(overview.on_page_gone, SettingsCb.filter())
 
 
@@ -53,10 +51,10 @@ def _register_buttons(router: Router) -> None:
     def press(action: FormAction) -> CallbackQueryFilter:
         return SmtpFormCb.filter(F.action == action)
 
-    buttons.register(test_email.on_test_cancel, press(FormAction.CANCEL), at_test)
+    buttons.register(on_cancel, press(FormAction.CANCEL), at_test)
     buttons.register(test_email.on_test_to_sender, press(FormAction.TO_SENDER), at_test)
     buttons.register(test_email.on_test_retry, press(FormAction.RETRY), at_test)
-    buttons.register(form.on_cancel, press(FormAction.CANCEL), at_form)
+    buttons.register(on_cancel, press(FormAction.CANCEL), at_form)
     buttons.register(form.on_back, press(FormAction.BACK), at_form)
     buttons.register(form.on_skip, press(FormAction.SKIP), at_form)
     buttons.register(form.on_set, press(FormAction.SET), at_form)

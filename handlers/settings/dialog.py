@@ -13,11 +13,13 @@ from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
 
-from bot.mailing_settings import SmtpDraft
+from bot.config import Settings
+from bot.mailing_settings import MailingSettingsService, SmtpDraft
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.states import ORDER, STATE_OF_STEP, FormStep, step_of_state
-from handlers.settings.views import step_keyboard, step_prompt
+from handlers.settings.views import show_overview, step_keyboard, step_prompt
 
 # ------------------------------------------------------------------ step machine
 
@@ -92,3 +94,33 @@ async def take_button(query: CallbackQuery, message: Message) -> None:
     await query.answer()
     with contextlib.suppress(TelegramBadRequest):
         await message.edit_reply_markup(reply_markup=None)
+
+
+async def end_dialog(
+    target: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    notice: str | None = None,
+) -> None:
+    """Leave any dialog (a draft is dropped, the settings in force stay) for the /settings
+    page, saying `notice` first when there is one."""
+    await state.clear()
+    if notice:
+        await target.answer(notice)
+    await show_overview(target, mailing_settings, settings)
+
+
+async def on_cancel(
+    query: CallbackQuery,
+    message: Message,
+    step: FormStep,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+) -> None:
+    """Cancel in either dialog: back to the /settings page; the form says its edits are gone."""
+    await take_button(query, message)
+    in_form = step is not FormStep.TEST
+    notice = _("Editing cancelled. The settings in force did not change.") if in_form else None
+    await end_dialog(message, state, mailing_settings, settings, notice)

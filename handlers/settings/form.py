@@ -8,7 +8,7 @@ action (FormAction) has its own handler; they run only at the step the button wa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from aiogram.exceptions import TelegramAPIError
@@ -30,6 +30,7 @@ from bot.validators import (
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.dialog import (
     ask,
+    end_dialog,
     load_draft,
     next_step,
     previous_step,
@@ -119,20 +120,6 @@ async def on_use_buttons(message: Message, state: FSMContext) -> None:
 # ------------------------------------------------------------------ buttons
 
 
-async def on_cancel(
-    query: CallbackQuery,
-    message: Message,
-    state: FSMContext,
-    mailing_settings: MailingSettingsService,
-    settings: Settings,
-) -> None:
-    """Cancel: the draft is dropped, the settings in force stay."""
-    await take_button(query, message)
-    await state.clear()
-    await message.answer(_("Editing cancelled. The settings in force did not change."))
-    await show_overview(message, mailing_settings, settings)
-
-
 async def on_back(
     query: CallbackQuery,
     message: Message,
@@ -146,63 +133,72 @@ async def on_back(
     draft = await load_draft(state)
     before = previous_step(step, draft)
     if before is None:
-        await state.clear()
-        await show_overview(message, mailing_settings, settings)
+        await end_dialog(message, state, mailing_settings, settings)
     else:
         await ask(message, state, before, draft)
 
 
-async def on_skip(
-    query: CallbackQuery, message: Message, step: FormStep, state: FSMContext
-) -> None:
-    """Keep the current value and go on."""
-    await take_button(query, message)
-    draft = await load_draft(state)
-    await ask(message, state, next_step(step, draft), draft)
+# What a button does to the draft at its step, given the button's value.
+DraftChange = Callable[[FormStep, SmtpDraft, str], SmtpDraft]
+ButtonHandler = Callable[
+    [CallbackQuery, SmtpFormCb, Message, FormStep, FSMContext], Awaitable[None]
+]
 
 
-async def on_set(
-    query: CallbackQuery,
-    callback_data: SmtpFormCb,
-    message: Message,
-    step: FormStep,
-    state: FSMContext,
-) -> None:
+def _draft_button(change: DraftChange) -> ButtonHandler:
+    """The handler of a button that changes the draft, then asks the next step."""
+
+    async def on_press(
+        query: CallbackQuery,
+        callback_data: SmtpFormCb,
+        message: Message,
+        step: FormStep,
+        state: FSMContext,
+    ) -> None:
+        await take_button(query, message)
+        draft = await load_draft(state)
+        await _advance(message, state, step, change(step, draft, callback_data.value))
+
+    return on_press
+
+
+def _keep(step: FormStep, draft: SmtpDraft, value: str) -> SmtpDraft:
+    """Skip: the current value stays."""
+    return draft
+
+
+def _choose(step: FormStep, draft: SmtpDraft, value: str) -> SmtpDraft:
     """A choice button: the security mode, or the usual port for it."""
-    await take_button(query, message)
-    draft = await load_draft(state)
     if step is FormStep.SECURITY:
-        mode = next((m for m in SECURITY_MODES if m == callback_data.value), None)
-        draft = draft.replace(security=mode) if mode else draft
-    elif step is FormStep.PORT:
+        mode = next((m for m in SECURITY_MODES if m == value), None)
+        return draft.replace(security=mode) if mode else draft
+    if step is FormStep.PORT:
         with contextlib.suppress(InputError):
-            draft = draft.replace(port=parse_port(callback_data.value))
-    await _advance(message, state, step, draft)
+            return draft.replace(port=parse_port(value))
+    return draft
 
 
-async def on_clear(
-    query: CallbackQuery, message: Message, step: FormStep, state: FSMContext
-) -> None:
+def _clear(step: FormStep, draft: SmtpDraft, value: str) -> SmtpDraft:
     """The "No login" button (the password goes with it) or "No name"."""
-    await take_button(query, message)
-    draft = await load_draft(state)
     if step is FormStep.USERNAME:
-        draft = draft.replace(username=None, password_encrypted=None)
-    elif step is FormStep.SENDER_NAME:
-        draft = draft.replace(sender_name=None)
-    await _advance(message, state, step, draft)
+        return draft.replace(username=None, password_encrypted=None)
+    if step is FormStep.SENDER_NAME:
+        return draft.replace(sender_name=None)
+    return draft
 
 
-async def on_login(
-    query: CallbackQuery, message: Message, step: FormStep, state: FSMContext
-) -> None:
+def _login(step: FormStep, draft: SmtpDraft, value: str) -> SmtpDraft:
     """The "Use <login>" button: the login, a mailbox address, becomes the sender address."""
-    await take_button(query, message)
-    draft = await load_draft(state)
     if step is FormStep.SENDER_EMAIL and draft.username:
         with contextlib.suppress(InputError):
-            draft = draft.replace(sender_email=parse_email(draft.username))
-    await _advance(message, state, step, draft)
+            return draft.replace(sender_email=parse_email(draft.username))
+    return draft
+
+
+on_skip = _draft_button(_keep)
+on_set = _draft_button(_choose)
+on_clear = _draft_button(_clear)
+on_login = _draft_button(_login)
 
 
 async def on_edit(query: CallbackQuery, message: Message, state: FSMContext) -> None:
@@ -246,7 +242,6 @@ async def _save(
         first = FormStep(missing[0])
         await ask(message, state, first, draft, error=_("This value is required."))
         return
-    assert draft.host and draft.port and draft.security and draft.sender_email
     status = await message.answer(
         _("⏳ Checking {server}… This takes up to {seconds} s.").format(
             server=escape(f"{draft.host}:{draft.port}"),
@@ -259,14 +254,7 @@ async def _save(
         await status.edit_text("✅ " + _("Mailing settings saved and verified"))
         await show_overview(message, mailing_settings, settings)
         return
-    reason = failure_reason(
-        result,
-        host=draft.host,
-        port=draft.port,
-        security=draft.security,
-        sender=draft.sender_email,
-        timeout=mailing_settings.smtp_timeout,
-    )
+    reason = failure_reason(result, draft, mailing_settings.smtp_timeout)
     await status.edit_text(
         "❌ "
         + _("The settings could not be verified: {reason}").format(reason=reason)

@@ -13,14 +13,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService, SmtpDraft
 from handlers.settings.callbacks import OverviewAction, SettingsCb
-from handlers.settings.dialog import ask
+from handlers.settings.dialog import ask, end_dialog
 from handlers.settings.states import EmailTestForm, FormStep
 from handlers.settings.views import (
     address_keyboard,
     overview_keyboard,
     overview_text,
-    show_overview,
 )
+from storage.statuses import Channel
 
 
 async def on_settings(
@@ -30,8 +30,7 @@ async def on_settings(
     settings: Settings,
 ) -> None:
     """/settings: leave any dialog and show the current mailing settings."""
-    await state.clear()
-    await show_overview(message, mailing_settings, settings)
+    await end_dialog(message, state, mailing_settings, settings)
 
 
 async def on_edit_smtp(
@@ -67,37 +66,39 @@ async def on_test_email(
     )
 
 
-async def on_email_switch(
+# The switch buttons: the channel each one switches, and whether on.
+SWITCHES: dict[OverviewAction, tuple[Channel, bool]] = {
+    OverviewAction.EMAIL_ON: (Channel.EMAIL, True),
+    OverviewAction.EMAIL_OFF: (Channel.EMAIL, False),
+    OverviewAction.TG_ON: (Channel.TELEGRAM, True),
+    OverviewAction.TG_OFF: (Channel.TELEGRAM, False),
+}
+
+
+def _switched(channel: Channel, on: bool) -> str:
+    """What a switch press answers."""
+    if channel is Channel.EMAIL:
+        return _("Email is on.") if on else _("Email is off.")
+    return _("Telegram is on.") if on else _("Telegram is off.")
+
+
+async def on_channel_switch(
     query: CallbackQuery,
     callback_data: SettingsCb,
     message: Message,
     mailing_settings: MailingSettingsService,
     settings: Settings,
 ) -> None:
-    """Turn Email on or off: refused without verified SMTP settings."""
-    on = callback_data.action is OverviewAction.EMAIL_ON
-    refusal = await mailing_settings.set_email_enabled(on, query.from_user.id)
+    """Turn a channel on or off; Email is refused without verified SMTP settings."""
+    channel, on = SWITCHES[callback_data.action]
+    refusal = await mailing_settings.set_channel(channel, on, query.from_user.id)
     if refusal is not None:
         await query.answer(
             _("Email can be turned on only after the SMTP settings are saved and verified."),
             show_alert=True,
         )
         return
-    await query.answer(_("Email is on.") if on else _("Email is off."))
-    await _refresh_overview(message, mailing_settings, settings)
-
-
-async def on_telegram_switch(
-    query: CallbackQuery,
-    callback_data: SettingsCb,
-    message: Message,
-    mailing_settings: MailingSettingsService,
-    settings: Settings,
-) -> None:
-    """Turn Telegram on or off."""
-    on = callback_data.action is OverviewAction.TG_ON
-    await mailing_settings.set_telegram_enabled(on, query.from_user.id)
-    await query.answer(_("Telegram is on.") if on else _("Telegram is off."))
+    await query.answer(_switched(channel, on))
     await _refresh_overview(message, mailing_settings, settings)
 
 

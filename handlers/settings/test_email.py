@@ -3,13 +3,14 @@ through the settings in force, reported like a verification."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
+from typing import Any
 
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService
 from bot.validators import InputError, parse_email
 from handlers.settings.dialog import take_button
@@ -19,51 +20,40 @@ from handlers.settings.views import (
     failure_keyboard,
     failure_reason,
     reason_text,
-    show_overview,
 )
 from storage.mailing_settings import SmtpSettings
 
 # ------------------------------------------------------------------ buttons (FormStep.TEST)
 
-
-async def on_test_cancel(
-    query: CallbackQuery,
-    message: Message,
-    state: FSMContext,
-    mailing_settings: MailingSettingsService,
-    settings: Settings,
-) -> None:
-    """Cancel: back to the /settings page."""
-    await take_button(query, message)
-    await state.clear()
-    await show_overview(message, mailing_settings, settings)
+# Where a test email button sends to, given the settings in force and the dialog's data.
+Recipient = Callable[[SmtpSettings, dict[str, Any]], str]
+ButtonHandler = Callable[
+    [CallbackQuery, Message, FSMContext, MailingSettingsService], Awaitable[None]
+]
 
 
-async def on_test_to_sender(
-    query: CallbackQuery,
-    message: Message,
-    state: FSMContext,
-    mailing_settings: MailingSettingsService,
-) -> None:
-    """The "Send to <sender>" button: the test email to the sender's own mailbox."""
-    await take_button(query, message)
-    smtp = await _smtp_in_force(message, state, mailing_settings)
-    if smtp is not None:
-        await send_test(message, state, smtp.sender_email, mailing_settings, query.from_user.id)
+def _send_button(recipient: Recipient) -> ButtonHandler:
+    """The handler of a button that sends the test email to `recipient`."""
+
+    async def on_press(
+        query: CallbackQuery,
+        message: Message,
+        state: FSMContext,
+        mailing_settings: MailingSettingsService,
+    ) -> None:
+        await take_button(query, message)
+        smtp = await _smtp_in_force(message, state, mailing_settings)
+        if smtp is not None:
+            to = recipient(smtp, await state.get_data())
+            await send_test(message, state, to, mailing_settings, query.from_user.id)
+
+    return on_press
 
 
-async def on_test_retry(
-    query: CallbackQuery,
-    message: Message,
-    state: FSMContext,
-    mailing_settings: MailingSettingsService,
-) -> None:
-    """Try again: the test email once more, to the address it last went to."""
-    await take_button(query, message)
-    smtp = await _smtp_in_force(message, state, mailing_settings)
-    if smtp is not None:
-        to = str((await state.get_data()).get("test_to") or smtp.sender_email)
-        await send_test(message, state, to, mailing_settings, query.from_user.id)
+# The "Send to <sender>" button: the test email to the sender's own mailbox.
+on_test_to_sender = _send_button(lambda smtp, data: smtp.sender_email)
+# Try again: the test email once more, to the address it last went to.
+on_test_retry = _send_button(lambda smtp, data: str(data.get("test_to") or smtp.sender_email))
 
 
 async def _smtp_in_force(
@@ -129,15 +119,7 @@ async def send_test(
         )
         return
     smtp = (await mailing_settings.current()).smtp
-    reason = failure_reason(
-        result,
-        host=smtp.host if smtp else "",
-        port=smtp.port if smtp else 0,
-        security=smtp.security if smtp else "none",
-        sender=smtp.sender_email if smtp else "",
-        timeout=mailing_settings.smtp_timeout,
-        recipient=to,
-    )
+    reason = failure_reason(result, smtp, mailing_settings.smtp_timeout, recipient=to)
     await status.edit_text(
         "❌ " + _("The test email was not sent: {reason}").format(reason=reason),
         reply_markup=failure_keyboard(FormStep.TEST),

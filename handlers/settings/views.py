@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from html import escape
+from typing import Protocol
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -128,17 +129,29 @@ def reason_text(reason: str) -> str:
     return reasons.get(reason, _("The value is not valid."))
 
 
+class SmtpServer(Protocol):
+    """The server a failure is about: the settings in force, a draft or a connection's config."""
+
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def security(self) -> Security | None: ...
+    @property
+    def sender_email(self) -> str | None: ...
+
+
 def failure_reason(
-    result: VerifyResult,
-    *,
-    host: str,
-    port: int,
-    security: Security,
-    sender: str,
-    timeout: float,
-    recipient: str = "",
+    result: VerifyResult, server: SmtpServer | None, timeout: float, recipient: str = ""
 ) -> str:
-    """What went wrong with the SMTP server, in plain words with what to do about it."""
+    """What went wrong with the SMTP `server` (None: no settings in force), in plain words
+    with what to do about it; `timeout` is how long it was given to answer."""
+    if server is None:
+        host, port, security, sender = "", 0, "none", ""
+    else:
+        host, port = server.host or "", server.port or 0
+        security, sender = server.security or "none", server.sender_email or ""
     detail = f" ({escape(result.detail)})" if result.detail else ""
     values = {
         "server": escape(f"{host}:{port}"),
