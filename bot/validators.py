@@ -1,8 +1,10 @@
-"""Parsers of what an admin types for the SMTP settings: host, port, email, names.
+"""What an admin types: the one check of every free-text value (check_typed), and the
+parsers of the SMTP settings (host, port, email, names, password) built on it.
 
 Each returns the normalised value or raises InputError whose `reason` is a short
 code the handler turns into a sentence. The typed text is never part of the
-error, so a password pasted into the wrong step cannot leak through it.
+error, so a password pasted into the wrong step cannot leak through it; a refused
+control character travels only as its code point (U+001B), never as itself.
 """
 
 from __future__ import annotations
@@ -25,18 +27,72 @@ _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
-class InputError(ValueError):
-    """Typed input refused; `reason` says why as a code (e.g. "out_of_range")."""
+# Control characters a person types on purpose: the parsers fold or refuse them by their
+# own one-line rules, and a mailing's text keeps them.
+TYPED_WHITESPACE = frozenset("\n\t")
+# Letters and symbols that draw nothing: Hangul fillers and the blank Braille pattern,
+# favourites for "empty" names in messengers.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Categories with nothing to see on their own: controls, format characters (zero-width
+# space and joiners, word joiner, BOM, direction marks), separators, unassigned code
+# points, surrogates and combining marks without a base.
+_UNSEEN = frozenset({"Cc", "Cf", "Cn", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
 
-    def __init__(self, reason: str) -> None:
+
+class InputError(ValueError):
+    """Typed input refused; `reason` says why as a code (e.g. "out_of_range"), `char` is the
+    offending character when the reason is "control_char" or "invisible_char"."""
+
+    def __init__(self, reason: str, char: str | None = None) -> None:
         """Keep only the reason code: the refused text itself may be a secret."""
         super().__init__(reason)
         self.reason = reason
+        self.char = char
+
+    @property
+    def code_point(self) -> str:
+        """The refused character as the admin may see it: U+001B, never the character."""
+        return f"U+{ord(self.char):04X}" if self.char else ""
 
 
-def _has_control(text: str) -> bool:
-    """True when the text holds a control character (line breaks included)."""
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
+def is_control(ch: str) -> bool:
+    """A C0 or C1 control character (NUL, ESC, DEL, U+0080-U+009F; line breaks included)."""
+    return unicodedata.category(ch) == "Cc"
+
+
+def is_visible(ch: str) -> bool:
+    """True when the character draws something by itself."""
+    return unicodedata.category(ch) not in _UNSEEN and ch not in _BLANK_GLYPHS
+
+
+def _is_hidden(ch: str) -> bool:
+    """A character that draws nothing even inside a word (zero-width space, BOM, filler);
+    combining marks are not: some scripts' words need them."""
+    return unicodedata.category(ch) in ("Cf", "Cn", "Cs") or ch in _BLANK_GLYPHS
+
+
+def check_typed(text: str) -> str:
+    """The check every free-text value an admin types goes through first: the text is
+    refused when it holds a control character other than a line break or a tab
+    ("control_char", with the character's code point) or has nothing visible ("empty" when
+    there is no character at all, else "invisible": spaces, zero-width characters).
+    Returned unchanged.
+
+    Zero-width joiners and the like stay allowed inside visible text: emoji and some
+    scripts are made with them."""
+    for ch in text:
+        if is_control(ch) and ch not in TYPED_WHITESPACE:
+            raise InputError("control_char", ch)
+    if not any(is_visible(ch) for ch in text):
+        raise InputError("invisible" if text else "empty")
+    return text
+
+
+def _one_line(text: str) -> None:
+    """Refuse any control character, line breaks and tabs included (a header, a password)."""
+    for ch in text:
+        if is_control(ch):
+            raise InputError("control_char", ch)
 
 
 def _hostname(text: str) -> str:
@@ -60,37 +116,22 @@ def _hostname(text: str) -> str:
     return ascii_name
 
 
-def _filled(text: str) -> str:
-    """The typed text without surrounding spaces; refused when nothing is left."""
-    value = text.strip()
-    if not value:
-        raise InputError("empty")
-    return value
-
-
-def _refuse_spaces(value: str) -> None:
-    """Refuse a value with spaces or control characters inside (a host, address, login)."""
-    if any(ch.isspace() for ch in value) or _has_control(value):
+def _one_word(value: str) -> None:
+    """A value without spaces (host, login, address): visible characters only."""
+    if any(ch.isspace() for ch in value):
         raise InputError("has_spaces")
-
-
-def _one_line(value: str, limit: int) -> str:
-    """`value` as it is, refused when empty, with control characters or over `limit`."""
-    if not value:
-        raise InputError("empty")
-    if _has_control(value):
-        raise InputError("control_char")
-    if len(value) > limit:
-        raise InputError("too_long")
-    return value
+    hidden = next((ch for ch in value if _is_hidden(ch)), None)
+    if hidden is not None:
+        # A zero-width space pasted along with a login would fail at the server, unseen.
+        raise InputError("invisible_char", hidden)
 
 
 def parse_host(text: str) -> str:
     """A server address: a host name (smtp.example.ru) or an IPv4/IPv6 address."""
-    value = _filled(text)
+    value = check_typed(text).strip()
+    _one_word(value)
     if "://" in value:
         raise InputError("has_scheme")
-    _refuse_spaces(value)
     if value.startswith("[") and value.endswith("]"):
         value = value[1:-1]
     try:
@@ -108,7 +149,9 @@ def parse_host(text: str) -> str:
 
 def parse_port(text: str) -> int:
     """A TCP port number, 1-65535."""
-    value = _filled(text)
+    value = text.strip()
+    if not value:
+        raise InputError("empty")
     if not value.isascii() or not value.isdigit():
         raise InputError("not_a_number")
     if len(value) > 5 or not 1 <= int(value) <= 65535:
@@ -118,10 +161,10 @@ def parse_port(text: str) -> int:
 
 def parse_email(text: str) -> str:
     """An email address local@domain.tld; the domain is lower-cased and punycoded."""
-    value = _filled(text)
+    value = check_typed(text).strip()
     if re.search(r"<[^<>@\s]+@[^<>\s]+>", value):
         raise InputError("with_name")  # "Ресторан <bonus@x.ru>": the name has its own step
-    _refuse_spaces(value)
+    _one_word(value)
     if value.count("@") != 1:
         raise InputError("no_at")
     local, domain = value.split("@")
@@ -141,18 +184,31 @@ def parse_email(text: str) -> str:
 
 def parse_username(text: str) -> str:
     """An SMTP login: one line, no spaces (often the mailbox address)."""
-    value = _filled(text)
-    _refuse_spaces(value)
+    value = check_typed(text).strip()
+    _one_word(value)
     if len(value) > MAX_USERNAME:
         raise InputError("too_long")
     return value
 
 
 def parse_password(text: str) -> str:
-    """An SMTP password: kept exactly as typed (spaces included), one line."""
-    return _one_line(text, MAX_PASSWORD)
+    """An SMTP password: kept exactly as typed (spaces included), one line.
+
+    One made only of spaces is refused ("invisible"): Telegram apps trim the spaces at the
+    edges of a message, so such a password cannot arrive as typed, and it is far likelier a
+    slip than what the mail server expects."""
+    if not text:
+        raise InputError("empty")
+    _one_line(text)
+    check_typed(text)
+    if len(text) > MAX_PASSWORD:
+        raise InputError("too_long")
+    return text
 
 
 def parse_sender_name(text: str) -> str:
     """The sender's display name, folded to one line because it goes into a mail header."""
-    return _one_line(" ".join(text.split()), MAX_SENDER_NAME)
+    value = " ".join(check_typed(text).split())
+    if len(value) > MAX_SENDER_NAME:
+        raise InputError("too_long")
+    return value

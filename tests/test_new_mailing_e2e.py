@@ -24,6 +24,7 @@ from bot.render import (
     render_telegram,
     telegram_text,
 )
+from bot.validators import InputError, check_typed
 from storage.guests import GuestRecord, GuestRepository
 from storage.mailing_settings import MailingSettingsRepository, SmtpSettings
 from storage.mailings import Mailing, MailingRepository
@@ -319,6 +320,12 @@ async def test_name_bad_input_keeps_the_step(name_step: RunningBot, text: str) -
     await at_step(bot, "name", "segment")
     reply = (await bot.say(ADMIN, text)).plain_text or ""
     name = " ".join(text.split())
+    try:
+        check_typed(text)
+    except InputError as refused:
+        assert await state(bot) == "NewMailing:name"
+        assert refused.code_point in reply if refused.char else "no visible characters" in reply
+        return
     if 1 <= len(name) <= 100:
         assert await state(bot) == "NewMailing:segment"
     else:
@@ -410,6 +417,12 @@ async def test_template_text_is_checked(text_step: RunningBot, text: str) -> Non
     await at_step(bot, "text", "image")
     reply = (await bot.say(ADMIN, text)).plain_text or ""
     template = html.escape(text, quote=False)
+    try:
+        check_typed(text)
+    except InputError as refused:
+        assert await state(bot) == "NewMailing:text"
+        assert refused.code_point in reply if refused.char else "no visible characters" in reply
+        return
     try:
         check_template(template)
     except TemplateError:

@@ -1,4 +1,5 @@
-"""What an admin may type in the SMTP dialog: good values pass, the rest gets a reason."""
+"""What an admin may type: every free-text value, and the SMTP dialog's values; good values
+pass, the rest gets a reason."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from bot.validators import (
     MAX_PASSWORD,
     MAX_SENDER_NAME,
     InputError,
+    check_typed,
+    is_control,
+    is_visible,
     parse_email,
     parse_host,
     parse_password,
@@ -38,6 +42,8 @@ REASONS = {
     "invalid_local_part",
     "invalid_domain",
     "control_char",
+    "invisible",
+    "invisible_char",
 }
 PARSERS: list[Callable[[str], object]] = [
     parse_host,
@@ -160,7 +166,11 @@ def test_an_international_email_domain_becomes_punycode() -> None:
     assert parse_email("Bonus@Ресторан.РФ") == "Bonus@" + "ресторан.рф".encode("idna").decode()
 
 
-@given(st.text(min_size=1, max_size=MAX_PASSWORD).filter(lambda t: t.isprintable()))
+@given(
+    st.text(min_size=1, max_size=MAX_PASSWORD).filter(
+        lambda t: t.isprintable() and any(map(is_visible, t))
+    )
+)
 def test_passwords_are_kept_exactly_as_typed(password: str) -> None:
     assert parse_password(password) == password
 
@@ -184,3 +194,92 @@ def test_a_sender_name_is_one_line_fit_for_a_mail_header(text: str) -> None:
 @given(st.text(alphabet=string.ascii_letters + string.digits + "@._-", min_size=1, max_size=60))
 def test_user_names_without_spaces_are_kept(name: str) -> None:
     assert parse_username(name) == name
+
+
+# ------------------------------------------------------------------ any typed value
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", " ", "\u00a0", "\u3164", "\u2800"]
+CONTROLS = ["\x00", "\x07", "\x1b", "\r", "\x7f", "\x85", "\x9b"]
+
+
+@given(st.text(max_size=200))
+def test_any_typed_text_is_accepted_only_with_something_visible_and_no_control(
+    text: str,
+) -> None:
+    try:
+        kept = check_typed(text)
+    except InputError as exc:
+        assert exc.reason in {"empty", "invisible", "control_char"}
+        assert str(exc) == exc.reason
+        if exc.reason == "control_char":
+            assert exc.char is not None and is_control(exc.char) and exc.char in text
+            assert exc.code_point == f"U+{ord(exc.char):04X}"
+        else:
+            assert not any(map(is_visible, text))
+        return
+    assert kept == text
+    assert any(map(is_visible, text))
+    assert all(ch in "\n\t" for ch in text if is_control(ch))
+
+
+@given(st.lists(st.sampled_from(INVISIBLE), min_size=1, max_size=8).map("".join))
+def test_text_of_zero_width_characters_and_spaces_is_refused_as_invisible(text: str) -> None:
+    with pytest.raises(InputError, match="invisible"):
+        check_typed(text)
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+def test_a_control_character_is_refused_by_its_code_point(control: str) -> None:
+    with pytest.raises(InputError) as raised:
+        check_typed(f"Spring{control} menu")
+    assert raised.value.reason == "control_char"
+    assert raised.value.code_point == f"U+{ord(control):04X}"
+    assert control not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Spring menu", "Line one\nline two\tend", "👨\u200d👩\u200d👧 family day", "\u200bSale", "é"],
+)
+def test_visible_text_with_line_breaks_tabs_and_joiners_is_kept(text: str) -> None:
+    assert check_typed(text) == text
+
+
+@pytest.mark.parametrize("parser", PARSERS[:1] + PARSERS[2:])
+@pytest.mark.parametrize("text", [*INVISIBLE, " \u200b ", "\ufeff\u2060"])
+def test_every_smtp_value_refuses_invisible_text(
+    parser: Callable[[str], object], text: str
+) -> None:
+    with pytest.raises(InputError) as raised:
+        parser(text)
+    assert raised.value.reason == "invisible"
+
+
+@pytest.mark.parametrize("parser", PARSERS[:1] + PARSERS[2:])
+def test_every_smtp_value_refuses_escape_by_its_code_point(
+    parser: Callable[[str], object],
+) -> None:
+    with pytest.raises(InputError) as raised:
+        parser("bonus\x1b@restaurant.ru")
+    assert raised.value.reason == "control_char"
+    assert raised.value.code_point == "U+001B"
+
+
+@pytest.mark.parametrize("parser", [parse_host, parse_email, parse_username])
+def test_a_zero_width_character_inside_a_one_word_value_is_refused(
+    parser: Callable[[str], object],
+) -> None:
+    with pytest.raises(InputError) as raised:
+        parser("bonus\u200b@restaurant.ru")
+    assert raised.value.reason == "invisible_char"
+    assert raised.value.code_point == "U+200B"
+
+
+@given(st.integers(1, 40))
+def test_a_password_of_spaces_only_is_refused(n: int) -> None:
+    with pytest.raises(InputError, match="invisible"):
+        parse_password(" " * n)
+
+
+def test_a_password_with_spaces_inside_is_kept() -> None:
+    assert parse_password("  open sesame ") == "  open sesame "

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import MailingService
 from bot.render import TemplateError, check_template
+from bot.validators import InputError, check_typed
 from handlers.components.callbacks import ChannelAction, NmChannelCb, NmModeCb
 from handlers.components.common import query_message, retire
 from handlers.components.states import PartsHost
@@ -51,6 +52,17 @@ async def channel_rows(
     done = NmChannelCb(action=ChannelAction.DONE)
     rows.append([InlineKeyboardButton(text=_("Done ✔️"), callback_data=done.pack())])
     return rows, notes
+
+
+def subject_refusal(error: InputError) -> str:
+    """Why a typed subject is refused: the reason, never the refused character itself."""
+    if error.reason == "control_char":
+        return _(
+            "The subject contains a control character ({code}); type it again without it."
+        ).format(code=error.code_point)
+    if error.reason == "invisible":
+        return _("The subject has no visible characters. Type the subject of the email.")
+    return _("The subject cannot be empty.")
 
 
 class ChannelSteps:
@@ -116,6 +128,11 @@ class ChannelSteps:
         self, message: Message, state: FSMContext, mailings: MailingService
     ) -> None:
         raw = message.text or ""
+        try:
+            check_typed(raw)
+        except InputError as error:
+            await message.answer(subject_refusal(error))
+            return
         if "\n" in raw.strip():
             await message.answer(
                 _("The subject must be one line. Type it again without line breaks.")

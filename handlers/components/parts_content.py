@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.images import MAX_BYTES, ImageError
 from bot.mailings import MailingService
 from bot.render import TELEGRAM_CAPTION_LIMIT, TemplateError, check_template
+from bot.validators import InputError, check_typed
 from handlers.components.common import query_message
 from handlers.components.states import PartsHost
 from handlers.components.texts import image_error_text, template_error_text
@@ -28,6 +29,15 @@ def split_note() -> str:
         "With the image it is longer than a photo caption ({limit} characters): guests get "
         "the photo first, then the text as a separate message."
     ).format(limit=TELEGRAM_CAPTION_LIMIT)
+
+
+def text_refusal(error: InputError) -> str:
+    """Why a mailing's text is refused: the reason, never the refused character itself."""
+    if error.reason == "control_char":
+        return _(
+            "The text contains a control character ({code}); send it again without it."
+        ).format(code=error.code_point)
+    return _("The text has no visible characters. Send the text of the mailing.")
 
 
 def is_image(message: Message) -> bool:
@@ -61,6 +71,12 @@ class ContentSteps:
         has_image: bool,
     ) -> bool:
         """Check the text (variables, lengths for the segment) and keep it; False if refused."""
+        try:
+            # Line breaks and tabs are the text's own; other control characters are slips.
+            check_typed(message.text if message.text is not None else message.caption or "")
+        except InputError as error:
+            await message.answer(text_refusal(error))
+            return False
         try:
             check_template(template)
         except TemplateError as error:

@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import NOW, Draft, MailingService, MomentPassedError
+from bot.validators import InputError, check_typed
 from handlers.components.common import retire
 from handlers.components.date_picker import DatePicker
 from handlers.components.texts import day_text, segment_title
@@ -18,10 +19,22 @@ from handlers.new_mailing.callbacks import NmSegmentCb
 from handlers.new_mailing.flow import NAME_MAX, go_next, nav_row
 
 
+def name_refusal(error: InputError) -> str:
+    """Why a typed name is refused: the reason, never the refused character itself."""
+    if error.reason == "control_char":
+        return _(
+            "The name contains a control character ({code}); type it again without it."
+        ).format(code=error.code_point)
+    if error.reason == "invisible":
+        return _("The name has no visible characters. Type a few words, e.g. “Spring menu”.")
+    return _("The name cannot be empty. Type a few words, e.g. “Spring menu”.")
+
+
 async def on_name(message: Message, state: FSMContext, mailings: MailingService) -> None:
-    name = " ".join((message.text or "").split())
-    if not name:
-        await message.answer(_("The name cannot be empty. Type a few words, e.g. “Spring menu”."))
+    try:
+        name = " ".join(check_typed(message.text or "").split())
+    except InputError as error:
+        await message.answer(name_refusal(error))
         return
     if len(name) > NAME_MAX:
         await message.answer(

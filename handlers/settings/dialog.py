@@ -17,9 +17,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService, SmtpDraft
+from bot.validators import TYPED_WHITESPACE, InputError
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.states import ORDER, STATE_OF_STEP, FormStep, step_of_state
-from handlers.settings.views import show_overview, step_keyboard, step_prompt
+from handlers.settings.views import reason_text, show_overview, step_keyboard, step_prompt
 
 # ------------------------------------------------------------------ step machine
 
@@ -53,6 +54,31 @@ async def load_draft(state: FSMContext) -> SmtpDraft:
 async def store_draft(state: FSMContext, draft: SmtpDraft) -> None:
     """Keep the draft in the FSM data (JSON; the password only as ciphertext)."""
     await state.update_data(draft=draft.to_data())
+
+
+def refusal(error: InputError, step: FormStep | None = None) -> str:
+    """Why a typed value was refused, in words; a refused character only by its code point,
+    never echoed (it may be an escape sequence, or part of a password)."""
+    if error.reason == "control_char" and error.char not in TYPED_WHITESPACE:
+        return _(
+            "The value contains a control character ({code}); type it again without it."
+        ).format(code=error.code_point)
+    if error.reason == "invisible_char":
+        return _(
+            "The value contains an invisible character ({code}), probably copied along with "
+            "it; type it again without it."
+        ).format(code=error.code_point)
+    if error.reason == "invisible" and step is FormStep.PASSWORD:
+        # Refused rather than confirmed: Telegram trims spaces at the ends of a message,
+        # so a password of spaces only cannot arrive as typed; it is a slip.
+        return _(
+            "The password is only spaces or invisible characters. Telegram apps trim spaces "
+            "at the ends of a message, so such a password cannot reach me as typed; most "
+            "likely it is a slip. Type the password again."
+        )
+    if error.reason == "invisible":
+        return _("The value has no visible characters.")
+    return reason_text(error.reason)
 
 
 async def ask(

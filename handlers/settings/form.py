@@ -34,6 +34,7 @@ from handlers.settings.dialog import (
     load_draft,
     next_step,
     previous_step,
+    refusal,
     store_draft,
     take_button,
 )
@@ -41,7 +42,6 @@ from handlers.settings.states import FormStep, step_of_state
 from handlers.settings.views import (
     failure_keyboard,
     failure_reason,
-    reason_text,
     seconds_text,
     show_overview,
 )
@@ -80,7 +80,7 @@ async def on_value(message: Message, state: FSMContext) -> None:
     try:
         value = PARSERS[step](message.text or "")
     except InputError as exc:
-        await ask(message, state, step, draft, error=reason_text(exc.reason))
+        await ask(message, state, step, draft, error=refusal(exc, step))
         return
     await _advance(message, state, step, draft.replace(**{step.value: value}))
 
@@ -103,7 +103,7 @@ async def on_password(
         sealed = mailing_settings.seal_password(parse_password(message.text))
     except InputError as exc:
         await message.answer(notice)
-        await ask(message, state, FormStep.PASSWORD, draft, error=reason_text(exc.reason))
+        await ask(message, state, FormStep.PASSWORD, draft, error=refusal(exc, FormStep.PASSWORD))
         return
     draft = draft.replace(password_encrypted=sealed)
     await store_draft(state, draft)

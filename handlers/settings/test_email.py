@@ -13,13 +13,12 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.mailing_settings import MailingSettingsService
 from bot.validators import InputError, parse_email
-from handlers.settings.dialog import take_button
+from handlers.settings.dialog import refusal, take_button
 from handlers.settings.states import FormStep
 from handlers.settings.views import (
     address_keyboard,
     failure_keyboard,
     failure_reason,
-    reason_text,
 )
 from storage.mailing_settings import SmtpSettings
 
@@ -80,8 +79,7 @@ async def on_test_address(
         smtp = (await mailing_settings.current()).smtp
         markup = address_keyboard(smtp.sender_email) if smtp else None
         await message.answer(
-            f"❗ {reason_text(exc.reason)}\n\n"
-            + _("Type the email address to send a test email to."),
+            f"❗ {refusal(exc)}\n\n" + _("Type the email address to send a test email to."),
             reply_markup=markup,
         )
         return
