@@ -8,6 +8,7 @@ Telegram users would (tests/fakes/botapi.py).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -84,17 +85,28 @@ class RunningBot:
             await asyncio.sleep(0.01)
 
     async def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until the bot has made no call for `quiet` seconds and no update is queued."""
+        """Wait until the bot has made no call for `quiet` seconds, no update is queued and
+        no call that met a 429 is still waiting out its retry_after to be made again."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         seen, since = len(self.api.calls), loop.time()
         while loop.time() < deadline:
             await asyncio.sleep(0.05)
-            if len(self.api.calls) != seen or self.api.pending_updates:
+            if len(self.api.calls) != seen or self.api.pending_updates or self._retry_due():
                 seen, since = len(self.api.calls), loop.time()
             elif loop.time() - since >= quiet:
                 return
         raise AssertionError("the bot did not go quiet")
+
+    def _retry_due(self) -> bool:
+        """Whether the latest 429 answer's retry_after has not passed yet (the bot's retry
+        of that call is still to come)."""
+        for call in reversed(self.api.calls[-200:]):
+            if call.status == 429:
+                parameters = (call.response or {}).get("parameters") or {}
+                wait = float(parameters.get("retry_after", 1))
+                return time.monotonic() - call.at < wait + 0.1
+        return False
 
     async def _act(self, chat_id: int, action: Callable[[], object]) -> FakeMessage:
         since = self.api.mark()

@@ -68,11 +68,26 @@ async def say(bot: RunningBot, text: str) -> list[str]:
     return bot.api.sent_texts(ADMIN)[before:]
 
 
+async def wait_for_button(bot: RunningBot, button: str, timeout: float = 10) -> str:
+    """The newest button with that text, once the bot has shown it (a reply that met
+    Telegram's per-chat limit arrives after its retry, not within a moment of silence)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            return bot.find_button(ADMIN, button)
+        except AssertionError:
+            if loop.time() > deadline:
+                raise AssertionError(f"no button {button!r}: {bot.api.dump(30)}") from None
+            await asyncio.sleep(0.05)
+
+
 async def press(bot: RunningBot, button: str, *, until: tuple[str, ...] = ()) -> list[str]:
     """Everything the bot answered to a press of the newest button with that text
     (waiting, when `until` is given, for an answer containing one of those marks)."""
     before = len(bot.api.sent_texts(ADMIN))
-    await bot.api.answer_of(bot.api.press_button(ADMIN, bot.find_button(ADMIN, button)))
+    data = await wait_for_button(bot, button)
+    await bot.api.answer_of(bot.api.press_button(ADMIN, data))
     await bot.settle(quiet=0.15)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10
