@@ -101,6 +101,7 @@ class RunningBot:
                     message_id = (call.result or {}).get("message_id") or call.params.get(
                         "message_id"
                     )
+                    assert message_id is not None, "the bot answered without a message"
                     return self.api.messages[chat_id][int(message_id)]
             if loop.time() > deadline:
                 raise AssertionError(

@@ -399,7 +399,7 @@ def _count_quits(server: Sink) -> list[str]:
     quits: list[str] = []
 
     async def handle_quit(smtp: SMTP, session: Session, envelope: Envelope) -> str:
-        quits.append(str(session.peer[0]))
+        quits.append(str(session.peer[0] if isinstance(session.peer, tuple) else session.peer))
         return "221 Bye"
 
     setattr(server.recorder, "handle_QUIT", handle_quit)  # noqa: B010 (not a field of Flaky)

@@ -211,7 +211,8 @@ def test_refused_brace_expressions(template: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("template", "code", "message"),
     [
-        ("{first_name.__class__}", "attribute", "{first_name.__class__}: attribute access is not allowed"),
+        ("{first_name.__class__}", "attribute",
+         "{first_name.__class__}: attribute access is not allowed"),
         ("{first_name[0]}", "index", "{first_name[0]}: indexing is not allowed"),
         ("{0}", "positional", "{0}: a field needs a variable name"),
     ],

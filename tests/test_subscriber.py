@@ -5,7 +5,6 @@ from __future__ import annotations
 from storage.guests import Guest, GuestRecord, GuestRepository
 from tests.conftest import GUEST, STRANGER, RunningBot
 
-
 # The whole confirmation: "subscribed" alone is also in "unsubscribed" and "not subscribed".
 SUBSCRIBED = "Thank you! You are subscribed: news and offers will come here. /stop to unsubscribe."
 
