@@ -8,6 +8,8 @@ Telegram users would (tests/fakes/botapi.py).
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -81,6 +83,31 @@ class RunningBot:
             if loop.time() > deadline:
                 raise AssertionError(
                     f"no reply to chat {chat_id} within {timeout}s; calls:\n{self.api.dump()}"
+                )
+            await asyncio.sleep(0.01)
+
+    async def expect(
+        self, chat_id: int, fragment: str, since: int, timeout: float = 5.0
+    ) -> FakeMessage:
+        """Wait for the bot's message (or edit) to the chat containing `fragment` (in its
+        HTML or its plain text), sent after call index `since`; the message as it stands."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for call in self.api.calls[since:]:
+                if call.chat_id != chat_id or call.method not in REPLY_METHODS or not call.ok:
+                    continue
+                said = str(call.params.get("text") or call.params.get("caption") or "")
+                if fragment in said or fragment in html.unescape(re.sub(r"<[^>]*>", "", said)):
+                    message_id = (call.result or {}).get("message_id") or call.params.get(
+                        "message_id"
+                    )
+                    assert message_id is not None, "the bot answered without a message"
+                    return self.api.messages[chat_id][int(message_id)]
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"no {fragment!r} to chat {chat_id} within {timeout}s; calls:\n"
+                    f"{self.api.dump()}"
                 )
             await asyncio.sleep(0.01)
 

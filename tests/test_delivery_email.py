@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
@@ -17,11 +18,11 @@ from pydantic import SecretStr
 from bot.delivery.base import ChannelDown
 from bot.delivery.email_message import build_email, html_of_plain, wire_bytes
 from bot.delivery.email_sender import open_connection
-from bot.delivery.smtp_pipelining import PipeliningProtocol, Step, pipelines, send_message
+from bot.delivery.smtp_pipelining import Step, pipelines, send_message
 from bot.smtp import SmtpConfig
 from storage.statuses import Channel, DeliveryStatus, MailingStatus, SendMode
 from tests.conftest import ADMIN, STRANGER, RunningBot
-from tests.delivery_smtp import sink
+from tests.delivery_smtp import Sink, sink
 from tests.delivery_world import (
     SENDER,
     add_guests,
@@ -392,6 +393,19 @@ def _raw(index: int) -> bytes:
     return wire_bytes(message)
 
 
+def _count_quits(server: Sink) -> list[str]:
+    """The QUITs the server answers on connections opened from now on (aiosmtpd reads
+    the handler's hooks when a connection opens); each entry is the peer's address."""
+    quits: list[str] = []
+
+    async def handle_quit(smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        quits.append(str(session.peer[0] if isinstance(session.peer, tuple) else session.peer))
+        return "221 Bye"
+
+    setattr(server.recorder, "handle_QUIT", handle_quit)  # noqa: B010 (not a field of Flaky)
+    return quits
+
+
 async def _send(client: aiosmtplib.SMTP, index: int, sender: str = SENDER) -> Step:
     """send_message() to guest `index`; the step it got to (raises what it raises)."""
     step = Step()
@@ -410,6 +424,7 @@ async def test_pipelined_mail_rcpt_data_go_in_one_write_and_refusals_keep_the_li
         defer_once={email_of(4)},
         group_replies=group_replies,
     ) as server:
+        quits = _count_quits(server)
         client = await open_connection(_plain_config(server.port))
         assert pipelines(client)
         assert (await _send(client, 1)).name == "data"
@@ -427,8 +442,8 @@ async def test_pipelined_mail_rcpt_data_go_in_one_write_and_refusals_keep_the_li
         assert sender.value.code == 553
         await client.rset()
         await _send(client, 2)
-        await client.quit()
-        assert isinstance(client.protocol, PipeliningProtocol | None)
+        assert (await client.quit()).code == 221  # still in step after all the pipelining
+        assert quits == [HOST] and not client.is_connected
         assert server.recorder.connections == 1  # one line for all of it
         assert server.recorder.pipelined == server.recorder.mails == 6
     assert server.recorder.per_recipient() == {email_of(i): 1 for i in (1, 2, 4)}
@@ -463,12 +478,13 @@ async def test_a_server_without_pipelining_gets_one_command_at_a_time(
     db = bot.app.db
     await add_guests(db, range(1, 6))
     async with sink(pipelining=False, refused_recipients=frozenset({email_of(5)})) as server:
+        quits = _count_quits(server)
         client = await open_connection(_plain_config(server.port))
         assert not pipelines(client)
         with pytest.raises(aiosmtplib.SMTPRecipientRefused):
             await _send(client, 5)
-        await client.quit()
-        assert not isinstance(client.protocol, PipeliningProtocol)
+        assert (await client.quit()).code == 221
+        assert quits == [HOST] and not client.is_connected
         await use_smtp(db, data_dir, server)
         mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine_of(bot).launch(mailing.id)

@@ -208,6 +208,25 @@ def test_refused_brace_expressions(template: str, code: str) -> None:
     assert str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("template", "code", "message"),
+    [
+        ("{first_name.__class__}", "attribute",
+         "{first_name.__class__}: attribute access is not allowed"),
+        ("{first_name[0]}", "index", "{first_name[0]}: indexing is not allowed"),
+        ("{0}", "positional", "{0}: a field needs a variable name"),
+    ],
+)  # fmt: skip
+def test_a_template_cannot_reach_into_python_objects_and_says_why(
+    template: str, code: str, message: str
+) -> None:
+    """str.format would walk into the guest's objects here; the template refuses it."""
+    with pytest.raises(TemplateError) as caught:
+        check_template(template)
+    assert (caught.value.code, caught.value.expression) == (code, template)
+    assert str(caught.value) == message
+
+
 def test_used_variables() -> None:
     assert used_variables("{first_name} {{balance}} {today}") == {"first_name", "today"}
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from storage.guests import Guest, GuestRecord, GuestRepository
 from tests.conftest import GUEST, STRANGER, RunningBot
 
+# The whole confirmation: "subscribed" alone is also in "unsubscribed" and "not subscribed".
+SUBSCRIBED = "Thank you! You are subscribed: news and offers will come here. /stop to unsubscribe."
+
 
 def repo(bot: RunningBot) -> GuestRepository:
     assert bot.app is not None
@@ -24,7 +27,7 @@ async def test_sharing_own_contact_links_the_existing_account(bot: RunningBot) -
         GUEST,
         lambda: bot.api.send_contact(GUEST, "79161234567", contact_user_id=GUEST),
     )
-    assert "subscribed" in (reply.plain_text or "")
+    assert reply.plain_text == SUBSCRIBED
     guest = await guest_of(bot, GUEST)
     assert guest is not None
     assert guest.phone == "+79161234567"
@@ -125,7 +128,7 @@ async def test_a_foreign_number_from_telegram_links_too(bot: RunningBot) -> None
     reply = await bot._act(
         GUEST, lambda: bot.api.send_contact(GUEST, "380501234567", contact_user_id=GUEST)
     )
-    assert "subscribed" in (reply.plain_text or "")
+    assert reply.plain_text == SUBSCRIBED
     guest = await guest_of(bot, GUEST)
     assert guest is not None and guest.first_name == "Олена"
     assert guest.phone == "+380501234567"
