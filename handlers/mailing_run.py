@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.delivery.engine import DeliveryEngine
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
-from handlers.components.common import query_message
+from handlers.components.common import query_message, show_in_place
 from handlers.components.confirm import ask_confirm
 from handlers.filters import admin_router
 from handlers.mailing_run_callbacks import RunAction, RunCb
@@ -147,8 +147,11 @@ async def on_cancel_confirmed(
         await query.answer(_("The mailing cannot be cancelled now."))
     message = query_message(query)
     if message is not None:
-        await message.edit_text(
-            _("The mailing is cancelled.") if ok or already else _("The mailing was not cancelled.")
+        await show_in_place(
+            message,
+            _("The mailing is cancelled.")
+            if ok or already
+            else _("The mailing was not cancelled."),
         )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram.types import CallbackQuery, Message
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 
 def query_message(query: CallbackQuery) -> Message | None:
@@ -17,3 +18,14 @@ async def retire(query: CallbackQuery, note: str | None = None) -> Message | Non
     if message is not None and message.reply_markup is not None:
         await message.edit_reply_markup(reply_markup=None)
     return message
+
+
+async def show_in_place(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message to `text`; one that already says so (a second tap) is left as is."""
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in exc.message:
+            raise

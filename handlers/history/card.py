@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.delivery.engine import DeliveryEngine
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
-from handlers.components.common import query_message
+from handlers.components.common import query_message, show_in_place
 from handlers.components.confirm import ask_confirm
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
@@ -84,8 +84,8 @@ async def on_cancel(
     cancelled, status = await cancel_mailing(mailing.id, engine, scheduler, mailings)
     if cancelled or status == MailingStatus.CANCELLED:
         await query.answer(_("Cancelled.") if cancelled else _("It is already cancelled."))
-        await message.edit_text(
-            _("The mailing “{name}” is cancelled.").format(name=quote(mailing.name))
+        await show_in_place(
+            message, _("The mailing “{name}” is cancelled.").format(name=quote(mailing.name))
         )
     else:
         await query.answer(
