@@ -1,7 +1,10 @@
-"""Reading a guest table from .xlsx or .csv, row by row in constant memory.
+"""Reading a guest table from .xlsx, .xls, .ods or .csv.
 
 The file's kind is taken from its first bytes, not its name: people rename
 files. Headers are the first non-empty row; empty rows are skipped.
+Workbooks are read by calamine (see calamine_rows for how its memory is
+bounded); an .xlsx whose grid is too large for it is streamed by openpyxl and
+expat instead, in constant memory, as a CSV always is.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from bot.guest_import.columns import ColumnMap
 from bot.guest_import.messages import TableError
 from bot.guest_import.values import shown
-from bot.guest_import.xlsx_limits import check_archive, sheet_data_rows
+from bot.guest_import.calamine_rows import MAX_GRID_CELLS, ChildReader, Rows, read_sheets
+from bot.guest_import.xlsx_limits import (
+    check_archive,
+    check_ods_archive,
+    grid_cells,
+    is_ods,
+    sheet_data_rows,
+)
 from bot.guest_import.xlsx_rows import sheet_rows
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot can download with getFile
@@ -105,7 +115,8 @@ class Table:
 
 
 def open_table(path: Path, filename: str = "") -> Table:
-    """Open an .xlsx or .csv guest table; raises TableError when it cannot be imported."""
+    """Open an .xlsx, .xls, .ods or .csv guest table; raises TableError when it cannot be
+    imported."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise TableError("too_big", {"limit_mb": MAX_FILE_BYTES // (1024 * 1024)})
@@ -114,10 +125,11 @@ def open_table(path: Path, filename: str = "") -> Table:
     with path.open("rb") as fh:
         head = fh.read(_SAMPLE)
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path)
+        return _open_zip(path)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise TableError("old_xls")
-    if Path(filename).suffix.lower() in (".xlsx", ".xlsm"):
+        # An .xls, or an .xlsx with a password (Excel wraps those in the same container).
+        return _open_workbook(ChildReader(path, "xls"), "xls")
+    if Path(filename).suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         # Named a workbook but not one inside: a damaged or renamed file, not a CSV.
         raise TableError("unreadable", {"detail": "not an XLSX workbook"})
     return _open_csv(path, head)
@@ -152,10 +164,79 @@ def _header(
     return first
 
 
-# XLSX ---------------------------------------------------------------------------------------
+# Workbooks -----------------------------------------------------------------------------------
+
+
+def _open_zip(path: Path) -> Table:
+    """An .ods or an .xlsx: its declared sizes checked before any reader sees it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if is_ods(archive):
+                check_ods_archive(archive)
+                kind = "ods"
+            else:
+                check_archive(archive)
+                grid = grid_cells(archive)
+                kind = "xlsx" if grid is not None and grid <= MAX_GRID_CELLS else "big-xlsx"
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise TableError("unreadable", {"detail": str(exc)}) from exc
+    if kind == "ods":
+        return _open_workbook(ChildReader(path, "ods"), "ods")
+    if kind == "big-xlsx":
+        return _open_xlsx(path)
+    try:
+        sheets = read_sheets(path)
+        return _open_workbook(_Sheets(sheets), "xlsx")
+    except TableError:
+        raise
+    except Exception as exc:  # calamine's errors for a damaged workbook
+        raise TableError("unreadable", {"detail": str(exc)}) from exc
+
+
+class _Sheets:
+    """The in-process calamine sheets, with the ChildReader's interface."""
+
+    def __init__(self, sheets: Iterator[tuple[int, Rows]]) -> None:
+        self._sheets = sheets
+
+    def sheets(self) -> Iterator[tuple[int, Rows]]:
+        return self._sheets
+
+    def close(self) -> None:
+        close = getattr(self._sheets, "close", None)
+        if close is not None:
+            close()
+
+
+def _open_workbook(reader: ChildReader | _Sheets, kind: str) -> Table:
+    """The first sheet with a phone column, read by calamine."""
+    try:
+        first_found: ColumnMap | None = None
+        for count, rows in reader.sheets():
+            header = _header(rows)
+            if header is None:
+                continue
+            columns = ColumnMap.from_headers(header[1])
+            if "phone" not in columns.fields:
+                first_found = first_found or columns
+                continue
+            estimate = max(count - header[2], 0)
+            if estimate > MAX_ROWS:
+                raise TableError("too_many_rows", {"limit": MAX_ROWS})
+            return Table(kind, columns, header[0], rows, estimate, reader)
+        if first_found is None:
+            raise TableError("empty")
+        raise TableError("no_phone_column", {"columns": _names(first_found)})
+    except TableError:
+        reader.close()
+        raise
+    except Exception as exc:
+        reader.close()
+        raise TableError("unreadable", {"detail": str(exc)}) from exc
 
 
 def _open_xlsx(path: Path) -> Table:
+    """A large .xlsx streamed in constant memory: openpyxl opens it, expat reads the cells."""
     try:
         with zipfile.ZipFile(path) as archive:
             check_archive(archive)  # before openpyxl reads any part whole

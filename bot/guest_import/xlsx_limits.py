@@ -36,6 +36,9 @@ MAX_STRING_BYTES = 1 * MB
 _CHUNK = 1 * MB
 
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|v|t|si)[\s/>]")
+_ROW_REF = re.compile(rb'\sr="(\d+)"')
+_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_CELL_COLUMN = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br="([A-Za-z]{1,3})\d')
 
 
 def check_archive(archive: zipfile.ZipFile) -> None:
@@ -73,6 +76,12 @@ class _Scan:
         self.row_open = False  # a <row> seen and no value in it yet
         self.last_string = 0  # offset of the last <si>
         self.offset = 0  # of the data being scanned, in the whole part
+        # How far the cells reach, for a reader that allocates the whole grid.
+        self.row_number = 0  # of the <row> being scanned
+        self.last_row = 0  # the last row number with a value
+        self.columns: set[bytes] = set()  # column letters of the cells
+        self.cells = 0
+        self.unreferenced = False  # a row or cell without its reference
 
     def run(self, source: IO[bytes]) -> None:
         carry = b""
@@ -94,10 +103,21 @@ class _Scan:
         self._string_ends(self.offset)
 
     def _scan(self, data: bytes, end: int) -> None:
+        cells = len(_CELL.findall(data, 0, end))
+        if cells:
+            columns = _CELL_COLUMN.findall(data, 0, end)
+            self.unreferenced |= len(columns) != cells
+            self.cells += cells
+            self.columns.update(columns)
         for match in _TAG.finditer(data, 0, end):
             tag = match[1]
             if tag == b"row":
                 self.row_open = True
+                ref = _ROW_REF.search(data, match.end() - 1, data.find(b">", match.end() - 1))
+                if ref is None:
+                    self.unreferenced = True
+                else:
+                    self.row_number = int(ref[1])
             elif tag == b"si":
                 self._string_ends(self.offset + match.start())
                 self.last_string = self.offset + match.start()
@@ -112,6 +132,7 @@ class _Scan:
                 if text > 0 and self.row_open:
                     self.rows += 1
                     self.row_open = False
+                    self.last_row = self.row_number
 
     def _string_ends(self, at: int) -> None:
         if self.strings and at - self.last_string > MAX_STRING_BYTES:
@@ -130,3 +151,62 @@ def sheet_data_rows(source: IO[bytes]) -> int:
     scan = _Scan()
     scan.run(source)
     return scan.rows
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ch - 64
+    return number
+
+
+def grid_cells(archive: zipfile.ZipFile) -> int | None:
+    """The most cells a reader that allocates a sheet's whole grid would need, over the
+    workbook's sheets (from A1 to the last row with a value and the last column named);
+    None when a row or cell has no reference, so the grid cannot be known beforehand.
+    Refuses a sheet with a text too long for a cell, as sheet_data_rows does."""
+    largest = 0
+    for info in archive.infolist():
+        name = info.filename.lower()
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        scan = _Scan()
+        with archive.open(info) as source:
+            scan.run(source)
+        if scan.unreferenced:
+            return None
+        width = max((_column_number(c) for c in scan.columns), default=0)
+        largest = max(largest, scan.last_row * width)
+    return largest
+
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def is_ods(archive: zipfile.ZipFile) -> bool:
+    """An OpenDocument spreadsheet names itself in its first, uncompressed, member."""
+    try:
+        info = archive.getinfo("mimetype")
+    except KeyError:
+        return False
+    if info.file_size > 1024:
+        return False
+    return archive.read(info).strip() == ODS_MIMETYPE
+
+
+def check_ods_archive(archive: zipfile.ZipFile) -> None:
+    """The zip limits of an .xlsx, for an .ods: content.xml holds the sheets."""
+    members = archive.infolist()
+    if len(members) > MAX_PARTS:
+        raise TableError("xlsx_too_many_parts", {"limit": MAX_PARTS})
+    other = 0
+    for info in members:
+        if info.filename == "content.xml":
+            if info.file_size > MAX_SHEET_BYTES:
+                raise TableError("xlsx_too_large", {"limit_mb": MAX_SHEET_BYTES // MB})
+            with archive.open(info) as source:
+                _Scan().run(source)  # a text too long for a cell
+        elif info.filename.lower().endswith((".xml", ".rdf")):
+            other += info.file_size
+    if other > MAX_OTHER_BYTES:
+        raise TableError("xlsx_too_large", {"limit_mb": MAX_OTHER_BYTES // MB})
