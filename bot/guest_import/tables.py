@@ -129,8 +129,9 @@ def open_table(path: Path, filename: str = "") -> Table:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         # An .xls, or an .xlsx with a password (Excel wraps those in the same container).
         return _open_workbook(ChildReader(path, "xls"), "xls")
-    if Path(filename).suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+    if Path(filename).suffix.lower() in (".xlsx", ".xlsm", ".ods"):
         # Named a workbook but not one inside: a damaged or renamed file, not a CSV.
+        # (An ".xls" may be text: some systems export HTML or CSV under that name.)
         raise TableError("unreadable", {"detail": "not an XLSX workbook"})
     return _open_csv(path, head)
 
