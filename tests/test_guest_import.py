@@ -219,8 +219,6 @@ BAD_ROWS = [
     ("Телефон", "нет телефона", "phone_letters"),
     ("Телефон", "12345", "phone_too_short"),
     ("Телефон", "7,91612E+10", "phone_scientific"),
-    ("Email", "ivan@", "email_invalid"),
-    ("Email", "a@b.ru, c@d.ru", "email_invalid"),
     ("Пол", "оно", "sex_invalid"),
     ("Дата рождения", "31.02.1990", "date_invalid"),
     ("Дата рождения", "1990", "date_invalid"),

@@ -1,4 +1,4 @@
-"""Import of the guest base from an .xlsx or .csv table into the guests table.
+"""Import of the guest base from an .xlsx, .xls, .ods or .csv table into the guests table.
 
 Rows are read and validated in a worker thread a batch at a time (the bot
 stays responsive) and written one transaction per batch. Everything that
@@ -14,7 +14,9 @@ it leaves empty keep the earlier values, and the row is listed in
 person: the row is refused with both row numbers, never merged (two people
 must not become one record with one's name and the other's birthday). A card
 number repeated with another phone is refused too: one card cannot belong to
-two guests. An empty cell never blanks stored data.
+two guests. An empty cell never blanks stored data. A guest whose only fault is
+a bad email is imported without it (stored email kept), the value listed in
+`ImportResult.dropped`.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class ImportResult:
     # Rows refused as another person's: an earlier row's phone with another name,
     # or its card with another phone.
     other_person: list[int] = field(default_factory=list)
+    # Guests imported with a value left out (a bad email): the row, and what was dropped.
+    dropped: list[RejectedRow] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -176,6 +180,8 @@ class _Reader:
             if isinstance(checked, Rejection):
                 self.result.rejected.append(RejectedRow(raw, checked))
             elif self._accept(raw, checked):
+                if self.validate.dropped:
+                    self.result.dropped.append(RejectedRow(raw, Rejection(self.validate.dropped)))
                 batch.append((raw, checked))
                 if len(batch) >= size:
                     break
@@ -254,6 +260,8 @@ async def import_guests(
                 reason = Rejection((Problem("card_taken", params),))
                 result.rejected.append(RejectedRow(raw, reason))
                 reader.forget_card(raw, conflict.card_number)
+                if result.dropped and result.dropped[-1].row_number >= raw.number:
+                    result.dropped = [d for d in result.dropped if d.row_number != raw.number]
             if progress is not None:
                 reported = (batch.done, table.estimated_rows)
                 await progress(*reported)

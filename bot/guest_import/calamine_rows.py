@@ -47,9 +47,7 @@ def sheet_rows(sheet: Any) -> Rows:
 
 def data_rows(sheet: Any) -> int:
     """The rows of a sheet that hold a value (calamine gives "" for an empty cell)."""
-    return sum(
-        1 for cells in sheet.iter_rows() if any(c != "" and not _spaces(c) for c in cells)
-    )
+    return sum(1 for cells in sheet.iter_rows() if any(c != "" and not _spaces(c) for c in cells))
 
 
 def _spaces(cell: Any) -> bool:
@@ -99,7 +97,7 @@ class ChildReader:
 
     def __init__(self, path: Path, kind: str) -> None:
         self.kind = kind
-        self._proc = subprocess.Popen(
+        self._proc = subprocess.Popen(  # noqa: S603 (this module, our own interpreter)
             [sys.executable, "-m", "bot.guest_import.calamine_rows", str(path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -21,12 +21,13 @@ MESSAGES: dict[str, str] = {
     # The whole file.
     "too_big": N_("The file is larger than {limit_mb} MB, the most a bot can download."),
     "too_many_rows": N_("The table has more than {limit} rows: split it into several files."),
-    "not_a_table": N_("This is not a table: send an .xlsx or .csv file."),
+    "not_a_table": N_("This is not a table: send an .xlsx, .xls, .ods or .csv file."),
+    # An OLE2 container calamine cannot read: a password, or damage.
     "old_xls": N_(
-        "This is an old .xls workbook or a password-protected one: "
-        "save it as .xlsx (Excel Workbook) or .csv without a password and send it again."
+        "The workbook has a password or is damaged: save it without a password "
+        "as .xlsx (Excel Workbook) or .csv and send it again."
     ),
-    "unreadable": N_("The file is damaged and cannot be read as .xlsx or .csv."),
+    "unreadable": N_("The file is damaged and cannot be read as a table."),
     "empty": N_("The table has no rows under its header."),
     "xlsx_too_large": N_(
         "Unpacked, the workbook would take more than {limit_mb} MB, far more than any "
@@ -63,7 +64,9 @@ MESSAGES: dict[str, str] = {
     "phone_country": N_("phone “{value}”: the country code cannot start with 0"),
     "phone_national": N_("phone “{value}” has no country code: write it as +7… or 8…"),
     "phone_russian_length": N_("phone “{value}”: after +7 there must be 10 digits"),
-    "email_invalid": N_("email “{value}” is not a valid address"),
+    "email_invalid": N_("email “{value}” is not a valid address: {why}"),
+    # A value left out of a guest who was imported without it.
+    "email_dropped": N_("email “{value}” not imported: {why}"),
     "sex_invalid": N_("sex “{value}” is not one of: м, ж, male, female"),
     "date_invalid": N_("{field} “{value}” is not a date: write it as DD.MM.YYYY"),
     "date_future": N_("{field} {value} is in the future"),
@@ -103,6 +106,16 @@ FIELD_LABELS: dict[str, str] = {
     "last_visit_at": N_("last visit"),
     "visits_count": N_("visits"),
     "total_spent": N_("total spent"),
+}
+
+
+# Why an email address is not one ({why} above).
+EMAIL_FAULTS: dict[str, str] = {
+    "several": N_("more than one address in the cell"),
+    "no_at": N_("no @"),
+    "no_name": N_("nothing before @"),
+    "no_domain": N_("no domain"),
+    "characters": N_("characters an address cannot have"),
 }
 
 
@@ -156,6 +169,8 @@ def describe(
     values = _Keep(params)
     if "field" in params:
         values["field"] = translate(FIELD_LABELS.get(str(params["field"]), str(params["field"])))
+    if "why" in params:
+        values["why"] = translate(EMAIL_FAULTS.get(str(params["why"]), str(params["why"])))
     try:
         return translate(template).format_map(values)
     except (ValueError, IndexError, AttributeError):  # a broken translation

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, time
 from html import escape, unescape
 from pathlib import Path
+from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.guest_import import ImportResult, TableError, describe
 from bot.guest_import.values import shown
-from bot.xlsx import write_rejected
+from bot.xlsx import write_rows
 
 MESSAGE_LIMIT = 4096  # Telegram's limit for a message's text, in UTF-16 code units
 SHOWN_ITEMS = 10  # columns or rows named in a summary before "and N more"
@@ -99,6 +101,17 @@ def import_summary(result: ImportResult, name: str) -> str:
                 "The later row's values were kept, its empty cells filled from the earlier one."
             ).format(rows=row_list([row for row, _earlier in result.duplicates]))
         )
+    dropped = len(result.dropped)
+    if dropped:
+        lines.append(
+            ngettext(
+                "{n} guest imported without their email: the address is not valid "
+                "(the file says why).",
+                "{n} guests imported without their email: the addresses are not valid "
+                "(the file says why).",
+                dropped,
+            ).format(n=dropped)
+        )
     others = len(result.other_person)
     if others:
         lines.append(
@@ -129,11 +142,39 @@ def table_error_text(error: TableError, name: str) -> str:
 
 
 async def save_rejected(path: Path, result: ImportResult) -> None:
-    """The rejected rows as an XLSX in the admin's language, written off the event loop
+    """The rows to check as an XLSX in the admin's language, written off the event loop
     (100,000 rows take seconds, and mailings must go on meanwhile)."""
-    await asyncio.to_thread(
-        write_rejected, path, result, _("Reason"), translate=_, sheet_title=_("Rejected rows")
-    )
+    await asyncio.to_thread(write_report, path, result, _)
+
+
+def write_report(path: Path, result: ImportResult, translate: Callable[[str], str]) -> int:
+    """The rows not imported and those imported without a value, in file order: each
+    with its row number in the admin's file, its cells as read, and why."""
+    rows = sorted([*result.rejected, *result.dropped], key=lambda r: r.row_number)
+    width = max([len(result.headers), *(len(r.raw.cells) for r in rows)])
+    names = [
+        (result.headers[i] if i < len(result.headers) else "") or f"#{i + 1}" for i in range(width)
+    ]
+    # The cells first, as in the admin's file (and as earlier reports had them).
+    headers = [*names, translate("Row"), translate("Imported"), translate("Reason")]
+    dropped = {id(r) for r in result.dropped}
+    yes, no = translate("yes, without the value"), translate("no")
+
+    def lines() -> Iterator[list[Any]]:
+        for row in rows:
+            cells = [_as_written(c) for c in row.raw.cells]
+            cells += [None] * (width - len(cells))
+            imported = yes if id(row) in dropped else no
+            yield [*cells, row.row_number, imported, describe(row.reason, translate)]
+
+    return write_rows(path, translate("Rows to check"), headers, lines())
+
+
+def _as_written(cell: Any) -> Any:
+    """A date cell read as midnight is a date: written without "00:00"."""
+    if isinstance(cell, datetime) and cell.time() == time(0) and cell.tzinfo is None:
+        return cell.date()
+    return cell
 
 
 _TAGS = re.compile(r"<[^>]+>")

@@ -17,7 +17,11 @@ _NAMES = ("last_name", "first_name", "middle_name")
 
 
 class RowValidator:
-    """Validates the rows of one table; built once per file from its column map."""
+    """Validates the rows of one table; built once per file from its column map.
+
+    A bad email does not cost the guest: a row valid but for it gives a record without
+    the email, and `dropped` then lists the value left out (else it is empty).
+    """
 
     def __init__(self, columns: ColumnMap, today: date | None = None) -> None:
         self.columns = columns
@@ -53,6 +57,7 @@ class RowValidator:
             (name, fields[col], parse) for col, (name, parse) in parsers.items() if col in fields
         ]
         self.full_name_index = fields.get("full_name")
+        self.dropped: tuple[Problem, ...] = ()
 
     def __call__(self, cells: Sequence[Any]) -> GuestRecord | Rejection:
         problems: list[Problem] = []
@@ -82,6 +87,10 @@ class RowValidator:
                 for name, part in zip(_NAMES, split, strict=True):
                     if values.get(name) is None and part is not None:
                         values[name] = part
+        self.dropped = ()
+        if phone is not None and problems and all(p.code == "email_invalid" for p in problems):
+            self.dropped = tuple(Problem("email_dropped", p.params) for p in problems)
+            problems = []
         if problems or phone is None:
             return Rejection(tuple(problems))
         return GuestRecord(phone=phone, **values)

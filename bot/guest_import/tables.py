@@ -24,10 +24,10 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from bot.guest_import.calamine_rows import MAX_GRID_CELLS, ChildReader, Rows, read_sheets
 from bot.guest_import.columns import ColumnMap
 from bot.guest_import.messages import TableError
 from bot.guest_import.values import shown
-from bot.guest_import.calamine_rows import MAX_GRID_CELLS, ChildReader, Rows, read_sheets
 from bot.guest_import.xlsx_limits import (
     check_archive,
     check_ods_archive,

@@ -93,8 +93,22 @@ def email(value: Any) -> str | None:
         return None
     result = result.lower().removeprefix("mailto:")
     if not _EMAIL.match(result):
-        raise Bad("email_invalid", value=shown(value))
+        raise Bad("email_invalid", value=shown(value), why=_email_fault(result))
     return result
+
+
+def _email_fault(address: str) -> str:
+    """What is wrong with an address, in a word the admin can act on (EMAIL_FAULTS)."""
+    if address.count("@") > 1 or any(sep in address for sep in ",; "):
+        return "several"
+    local, at, domain = address.partition("@")
+    if not at:
+        return "no_at"
+    if not local:
+        return "no_name"
+    if "." not in domain.strip(".") or not domain.rsplit(".", 1)[-1]:
+        return "no_domain"
+    return "characters"
 
 
 _SEX: dict[str, Sex] = {
