@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="probonus-mailer", description="ProBonus Mailer bot")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
-    importer = commands.add_parser("import", help="import guests from an .xlsx or .csv file")
+    importer = commands.add_parser(
+        "import", help="import guests from an .xlsx, .xls, .ods or .csv file"
+    )
     importer.add_argument("file")
     args = parser.parse_args(argv)
 

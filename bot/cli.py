@@ -37,10 +37,10 @@ async def import_file(settings: Settings, file: str) -> int:
                 return 1
             print(file=sys.stderr)
             print(plain(import_summary(result, path.name)))
-            if result.rejected:
+            if result.rejected or result.dropped:
                 rejected = path.with_name(f"{path.stem}.rejected.xlsx")
                 await save_rejected(rejected, result)
-                print(_("Rows that were not imported: {path}").format(path=rejected))
+                print(_("Rows to check: {path}").format(path=rejected))
             return 0
         finally:
             await db.close()

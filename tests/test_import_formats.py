@@ -23,6 +23,7 @@ from bot.guests import GuestService
 from storage.db import Database
 from storage.guests import GuestRepository
 from storage.schema import migrate
+from tests.conftest import ADMIN, RunningBot
 from tests.test_import_limits import import_in_a_process
 
 HEADERS = ["Телефон", "ФИО", "Дата рождения", "Email", "Баланс"]
@@ -197,3 +198,20 @@ async def test_a_password_protected_or_damaged_xls_is_refused(db: Database, tmp_
     with pytest.raises(TableError) as info:
         await import_guests(db, path, path.name)
     assert info.value.code == "old_xls"
+
+
+async def test_an_xls_sent_to_the_bot_is_imported_and_its_email_warning_comes_back(
+    bot: RunningBot, tmp_path: Path
+) -> None:
+    rows = [
+        ["Телефон", "Имя", "Email"],
+        ["+79161112233", "Олег", "oleg@example.com"],
+        ["+79161112244", "Козлов", "kozlov@mail"],
+    ]
+    content = write_xls(tmp_path / "Выгрузка.xls", rows).read_bytes()
+    texts = await bot.send_file(ADMIN, "Выгрузка.xls", content)
+    summary = "\n".join(texts)
+    assert "Added: 2" in summary and "Rejected: 0" in summary, summary
+    assert "1 guest imported without their email" in summary
+    await bot.api.wait_for("sendDocument", lambda c: c.chat_id == ADMIN and c.ok, timeout=10)
+    assert bot.documents_to(ADMIN), "the report with the dropped email never arrived"

@@ -19,6 +19,9 @@ from bot.guest_import.report import import_summary, quote, save_rejected, table_
 from bot.guests import GuestService
 from handlers import keyboards  # the module: see overview.py
 
+# What an admin exports from a loyalty system or a spreadsheet program.
+TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+
 log = logging.getLogger(__name__)
 
 # Progress of a long import is edited in place at most this often (Telegram
@@ -35,9 +38,9 @@ async def on_document(
         return
     name = document.file_name or "file"
     suffix = Path(name).suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
+    if suffix not in TABLE_SUFFIXES:
         await message.answer(
-            _("“{name}” is not a table I can read. Send an .xlsx or .csv file.").format(
+            _("“{name}” is not a table I can read. Send an .xlsx, .xls, .ods or .csv file.").format(
                 name=quote(name)
             )
         )
@@ -92,7 +95,7 @@ async def on_document(
         try:
             await _show(status, import_summary(result, name))
         finally:
-            if result.rejected:
+            if result.rejected or result.dropped:
                 await _send_rejected(message, result, Path(tmp), name)
 
 
@@ -111,12 +114,15 @@ async def _send_rejected(message: Message, result: ImportResult, tmp: Path, name
     await save_rejected(path, result)
     await message.answer_document(
         FSInputFile(path, filename=path.name),
-        caption=_("Rows that were not imported, with the reason for each."),
+        caption=_(
+            "Rows to check: those not imported, and those imported without a value, "
+            "with the reason for each."
+        ),
     )
 
 
 async def on_not_a_document(message: Message) -> None:
     await message.answer(
-        _("Please send the table as a file (.xlsx or .csv), or /cancel."),
+        _("Please send the table as a file (.xlsx, .xls, .ods or .csv), or /cancel."),
         reply_markup=keyboards.cancel_only(),
     )

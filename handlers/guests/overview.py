@@ -61,7 +61,7 @@ async def on_import(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(GuestsForm.import_file)
     await query.message.answer(
         _(
-            "Send the guest table as an .xlsx or .csv file (up to {size} MB).\n"
+            "Send the guest table as an .xlsx, .xls, .ods or .csv file (up to {size} MB).\n"
             "The first row holds the headers, in Russian or English, in any order; "
             "a phone column is required. Known columns: phone, email, last name, "
             "first name, middle name, sex, birthday, balance, card, group, tags, "
