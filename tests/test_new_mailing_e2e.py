@@ -485,6 +485,10 @@ async def test_edit_from_the_preview_returns_to_the_preview(bot: RunningBot) -> 
     await bot.press(ADMIN, "Edit")
     await bot.press(ADMIN, "Text")
     assert await state(bot) == "NewMailing:text"
+    # The current text comes first, as a message of its own to copy, then the question.
+    current, question = bot.api.sent_texts(ADMIN)[-2:]
+    assert current == "Hello, {first_name}! Your balance: {balance}."
+    assert "Send the text of the mailing" in question
     await bot.say(ADMIN, "New text for {full_name}")
     assert await state(bot) == "NewMailing:preview"
     assert any("New text for Иванова Анна" in t for t in bot.api.sent_texts(ADMIN)[-3:])

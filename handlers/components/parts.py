@@ -12,7 +12,7 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Filter
-from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import Draft, MailingService
@@ -80,6 +80,13 @@ class MessageParts:
         m.register(self.content.on_image, s.image, F.photo)
         m.register(self.content.on_image, s.image, F.document)  # Pillow decides what it is
         m.register(self.content.on_image_other, s.image)
+
+    async def show_current(self, target: Message, step: str, data: dict[str, Any]) -> None:
+        """Before a new text is asked for, the current one as a message of its own, to copy
+        and change (an empty prompt would make the admin retype it from memory)."""
+        if step == "text" and data.get("text_html"):
+            await target.answer(_("The current text is below: copy it, change it, send it back."))
+            await target.answer(data["text_html"])
 
     async def question(
         self, step: str, data: dict[str, Any], mailings: MailingService

@@ -113,6 +113,7 @@ async def show_step(
     await state.set_state(state_of(step))
     data = await state.get_data()
     if step in PART_STEPS:
+        await PARTS.show_current(target, step, data)
         text, rows = await PARTS.question(step, data, mailings)
     else:
         text, rows = await _question(step, data, mailings)
