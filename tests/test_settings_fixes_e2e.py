@@ -169,13 +169,8 @@ async def test_a_test_email_while_email_is_off_says_mailings_do_not_use_it(
 ) -> None:
     bot = admin_bot
     await fill_in(bot, server.port)
-    await press(bot, "Send a test email")
-    await say(bot, "manager@example.com")
-    assert "was sent" in bot.last_text(ADMIN)
-    assert "mailings do not use email" not in bot.last_text(ADMIN)
-
-    await say(bot, "/settings")
-    await bot.press(ADMIN, "Turn Email off")
+    if "Turn Email off" in str(buttons(bot)):
+        await bot.press(ADMIN, "Turn Email off")
     await press(bot, "Send a test email")
     await say(bot, "manager@example.com")
     result = bot.last_text(ADMIN)
@@ -183,6 +178,12 @@ async def test_a_test_email_while_email_is_off_says_mailings_do_not_use_it(
     assert "Turn Email on" in str(buttons(bot))
     await bot.press(ADMIN, "Turn Email on")
     assert await service_of(bot).enabled_channels() == ["email", "telegram"]
+
+    await say(bot, "/settings")
+    await press(bot, "Send a test email")
+    await say(bot, "manager@example.com")
+    assert "was sent" in bot.last_text(ADMIN)
+    assert "mailings do not use email" not in bot.last_text(ADMIN)
     assert len(server.received) == 2
 
 
