@@ -156,6 +156,10 @@ class MailingSettingsService:
         """The settings in force and the channel switches."""
         return MailingSettings(await self.repo.get_smtp(), await self.repo.get_channels())
 
+    async def email_enabled(self) -> bool:
+        """Whether mailings may use email now."""
+        return (await self.repo.get_channels()).email_enabled
+
     async def enabled_channels(self) -> list[Channel]:
         """The channels a new mailing may offer."""
         return (await self.repo.get_channels()).enabled
@@ -220,6 +224,10 @@ class MailingSettingsService:
         )
         await self.repo.save_verified(settings)
         await self._audit_changes(previous, settings, config, user_id)
+        if previous is None:
+            # The first verified server is set up to be used: Email goes on with it. Later
+            # saves leave the switch as the admin set it.
+            await self.set_channel(Channel.EMAIL, True, user_id)
         return result
 
     async def _audit_changes(

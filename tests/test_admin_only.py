@@ -41,6 +41,7 @@ SAMPLES: dict[str, list[str]] = {
     "HistoryCb": ["hist:open:1:0:", "hist:cancel:1:0:", "hist:move:1:0:", "hist:time:0:0:1830"],
     "SettingsCb": ["cfg:smtp", "cfg:test", "cfg:email_on", "cfg:email_off", "cfg:tg_on"],
     "SmtpFormCb": ["smtp:host:skip:", "smtp:security:set:tls", "smtp:confirm:save:"],
+    "FieldCb": ["cfgf:password", "cfgf:host"],
     "RunCb": ["run:pause:1", "run:resume:1", "run:cancel_yes:1", "run:unknown:1", "run:now:1"],
 }
 

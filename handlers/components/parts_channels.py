@@ -22,9 +22,15 @@ SUBJECT_MAX = 200
 
 
 async def unavailable_reason(mailings: MailingService, channel: str) -> str:
+    """Why a channel cannot be chosen, and the fix in words (where in /settings)."""
     if channel == Channel.EMAIL and not await mailings.smtp_configured():
-        return _("Email is unavailable: the SMTP server is not set up. Set it up in /settings.")
-    return _("{channel} is switched off in /settings.").format(channel=channel_name(channel))
+        return _(
+            "Email is unavailable: the SMTP server is not set up. Set it up in "
+            "/settings → “Set up the SMTP server”; Email goes on once the server is verified."
+        )
+    if channel == Channel.EMAIL:
+        return _("Email is set up but switched off in /settings: press “Turn Email on” there.")
+    return _("Telegram is switched off in /settings: press “Turn Telegram on” there.")
 
 
 async def channel_rows(

@@ -15,7 +15,13 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.filters import ButtonMessage, admin_router
 from handlers.settings import form, overview, test_email
-from handlers.settings.callbacks import FormAction, OverviewAction, SettingsCb, SmtpFormCb
+from handlers.settings.callbacks import (
+    FieldCb,
+    FormAction,
+    OverviewAction,
+    SettingsCb,
+    SmtpFormCb,
+)
 from handlers.settings.dialog import AtStep, on_cancel
 from handlers.settings.states import EmailTestForm, SmtpForm
 
@@ -37,9 +43,11 @@ def _register_overview(router: Router) -> None:
     on = SettingsCb.filter
     page.register(overview.on_edit_smtp, on(F.action == OverviewAction.SMTP), ButtonMessage())
     page.register(overview.on_test_email, on(F.action == OverviewAction.TEST), ButtonMessage())
+    page.register(overview.on_change_field, FieldCb.filter(), ButtonMessage())
     switches = set(overview.SWITCHES)
     page.register(overview.on_channel_switch, on(F.action.in_(switches)), ButtonMessage())
     page.register(overview.on_page_gone, SettingsCb.filter())
+    page.register(overview.on_page_gone, FieldCb.filter())
 
 
 def _register_buttons(router: Router) -> None:
@@ -63,6 +71,7 @@ def _register_buttons(router: Router) -> None:
     buttons.register(form.on_save, press(FormAction.SAVE), at_form)
     buttons.register(form.on_save, press(FormAction.RETRY), at_form)
     buttons.register(form.on_edit, press(FormAction.EDIT), at_form)
+    buttons.register(form.on_field, press(FormAction.FIELD), at_form)
     buttons.register(on_earlier_step, SmtpFormCb.filter(), StateFilter(SmtpForm, EmailTestForm))
     buttons.register(on_stale_button, SmtpFormCb.filter())
 

@@ -41,6 +41,7 @@ class FormAction(StrEnum):
     SAVE = "save"
     RETRY = "retry"  # after a failed check or test email
     EDIT = "edit"  # after a failed check: change the settings
+    FIELD = "field"  # after a failed check: change the one field in `value`, then verify
     TO_SENDER = "to_sender"  # the test email to the sender's own mailbox
 
 
@@ -50,3 +51,9 @@ class SmtpFormCb(CallbackData, prefix="smtp"):
     step: FormStep
     action: FormAction
     value: str = ""
+
+
+class FieldCb(CallbackData, prefix="cfgf"):
+    """/settings overview: change one field of the SMTP settings in force, then verify."""
+
+    field: FormStep

@@ -46,6 +46,30 @@ def previous_step(step: FormStep, draft: SmtpDraft) -> FormStep | None:
     return before
 
 
+def single_next(step: FormStep, before: SmtpDraft, after: SmtpDraft) -> FormStep | None:
+    """When one field is changed alone: the field that has to come with `step` (a new
+    security mode usually means another port; a new login, its password), or None when the
+    draft goes to verification."""
+    if step is FormStep.SECURITY:
+        return FormStep.PORT
+    new_login = after.username != before.username or not after.password_encrypted
+    if step is FormStep.USERNAME and after.username and new_login:
+        return FormStep.PASSWORD
+    return None
+
+
+async def single_field(state: FSMContext) -> FormStep | None:
+    """The field being changed alone (None when the whole form is walked)."""
+    value = (await state.get_data()).get("single")
+    return next((step for step in ORDER if step == value), None)
+
+
+async def ask_single(target: Message, state: FSMContext, step: FormStep, draft: SmtpDraft) -> None:
+    """Ask one field alone: its answer goes straight to verification."""
+    await state.update_data(draft=draft.to_data(), single=step.value)
+    await ask(target, state, step, draft)
+
+
 async def load_draft(state: FSMContext) -> SmtpDraft:
     """The draft kept in the FSM data."""
     return SmtpDraft.from_data((await state.get_data()).get("draft") or {})

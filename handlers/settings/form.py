@@ -13,7 +13,7 @@ from html import escape
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
@@ -30,21 +30,20 @@ from bot.validators import (
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.dialog import (
     ask,
+    ask_single,
     end_dialog,
     load_draft,
     next_step,
     previous_step,
     refusal,
+    single_field,
+    single_next,
     store_draft,
     take_button,
 )
-from handlers.settings.states import FormStep, step_of_state
-from handlers.settings.views import (
-    failure_keyboard,
-    failure_reason,
-    seconds_text,
-    show_overview,
-)
+from handlers.settings.failures import failure_fields, failure_reason, seconds_text
+from handlers.settings.states import ORDER, FormStep, SmtpForm, step_of_state
+from handlers.settings.views import failure_keyboard, show_overview
 from storage.mailing_settings import SECURITY_MODES
 
 # The steps answered by typing, and how each typed value is checked.
@@ -64,16 +63,40 @@ async def _current_step(state: FSMContext) -> FormStep:
     return step
 
 
-async def _advance(message: Message, state: FSMContext, step: FormStep, draft: SmtpDraft) -> None:
-    """Keep the draft and ask the step after `step`."""
+async def _advance(
+    message: Message,
+    state: FSMContext,
+    step: FormStep,
+    change: tuple[SmtpDraft, SmtpDraft],
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    user: User,
+) -> None:
+    """Keep the draft (`change`: before and after this step) and ask the step after `step`;
+    when one field is changed alone, the draft goes to verification once it is answered."""
+    before, draft = change
     await store_draft(state, draft)
-    await ask(message, state, next_step(step, draft), draft)
+    if await single_field(state) is None:
+        await ask(message, state, next_step(step, draft), draft)
+        return
+    follow = single_next(step, before, draft)
+    if follow is not None:
+        await ask(message, state, follow, draft)
+        return
+    await state.set_state(SmtpForm.confirm)
+    await _checked_save(message, state, mailing_settings, settings, user.id)
 
 
 # ------------------------------------------------------------------ typed values
 
 
-async def on_value(message: Message, state: FSMContext) -> None:
+async def on_value(
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    event_from_user: User,
+) -> None:
     """A typed value for the current step: checked, kept in the draft, next step."""
     step = await _current_step(state)
     draft = await load_draft(state)
@@ -82,11 +105,16 @@ async def on_value(message: Message, state: FSMContext) -> None:
     except InputError as exc:
         await ask(message, state, step, draft, error=refusal(exc, step))
         return
-    await _advance(message, state, step, draft.replace(**{step.value: value}))
+    change = (draft, draft.replace(**{step.value: value}))
+    await _advance(message, state, step, change, mailing_settings, settings, event_from_user)
 
 
 async def on_password(
-    message: Message, state: FSMContext, mailing_settings: MailingSettingsService
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    event_from_user: User,
 ) -> None:
     """The password: deleted from the chat at once, encrypted into the draft, never echoed."""
     if message.text is None:
@@ -105,10 +133,11 @@ async def on_password(
         await message.answer(notice)
         await ask(message, state, FormStep.PASSWORD, draft, error=refusal(exc, FormStep.PASSWORD))
         return
-    draft = draft.replace(password_encrypted=sealed)
-    await store_draft(state, draft)
     await message.answer(notice + "\n" + _("The password is kept encrypted."))
-    await ask(message, state, next_step(FormStep.PASSWORD, draft), draft)
+    change = (draft, draft.replace(password_encrypted=sealed))
+    await _advance(
+        message, state, FormStep.PASSWORD, change, mailing_settings, settings, event_from_user
+    )
 
 
 async def on_use_buttons(message: Message, state: FSMContext) -> None:
@@ -128,9 +157,14 @@ async def on_back(
     mailing_settings: MailingSettingsService,
     settings: Settings,
 ) -> None:
-    """Back: the previous step, or the /settings page from the first one."""
+    """Back: the previous step, or the /settings page from the first one; from a field
+    changed alone, the summary of the draft."""
     await take_button(query, message)
     draft = await load_draft(state)
+    if step is await single_field(state):
+        await state.update_data(single=None)
+        await ask(message, state, FormStep.CONFIRM, draft)
+        return
     before = previous_step(step, draft)
     if before is None:
         await end_dialog(message, state, mailing_settings, settings)
@@ -141,7 +175,8 @@ async def on_back(
 # What a button does to the draft at its step, given the button's value.
 DraftChange = Callable[[FormStep, SmtpDraft, str], SmtpDraft]
 ButtonHandler = Callable[
-    [CallbackQuery, SmtpFormCb, Message, FormStep, FSMContext], Awaitable[None]
+    [CallbackQuery, SmtpFormCb, Message, FormStep, FSMContext, MailingSettingsService, Settings],
+    Awaitable[None],
 ]
 
 
@@ -154,10 +189,13 @@ def _draft_button(change: DraftChange) -> ButtonHandler:
         message: Message,
         step: FormStep,
         state: FSMContext,
+        mailing_settings: MailingSettingsService,
+        settings: Settings,
     ) -> None:
         await take_button(query, message)
         draft = await load_draft(state)
-        await _advance(message, state, step, change(step, draft, callback_data.value))
+        changed = (draft, change(step, draft, callback_data.value))
+        await _advance(message, state, step, changed, mailing_settings, settings, query.from_user)
 
     return on_press
 
@@ -204,7 +242,18 @@ on_login = _draft_button(_login)
 async def on_edit(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """After a failed check, "Change the settings": the form again from the first step."""
     await take_button(query, message)
+    await state.update_data(single=None)
     await ask(message, state, FormStep.HOST, await load_draft(state))
+
+
+async def on_field(
+    query: CallbackQuery, callback_data: SmtpFormCb, message: Message, state: FSMContext
+) -> None:
+    """After a failed check, "Change the password" (or the field the failure points to):
+    that field alone, then verification again."""
+    field = next((step for step in ORDER if step == callback_data.value), FormStep.HOST)
+    await take_button(query, message)
+    await ask_single(message, state, field, await load_draft(state))
 
 
 async def on_save(
@@ -222,8 +271,25 @@ async def on_save(
         return
     try:
         await take_button(query, message)
-        draft = await load_draft(state)
-        await _save(message, state, draft, mailing_settings, settings, user_id)
+        await _save(message, state, await load_draft(state), mailing_settings, settings, user_id)
+    finally:
+        mailing_settings.end_check(user_id)
+
+
+async def _checked_save(
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+    settings: Settings,
+    user_id: int,
+) -> None:
+    """Save and verify after a field changed alone; one check per admin at a time (while
+    one is under way, its answer is the one that counts)."""
+    if not mailing_settings.begin_check(user_id):
+        await message.answer(_("These settings are being checked: the answer follows here."))
+        return
+    try:
+        await _save(message, state, await load_draft(state), mailing_settings, settings, user_id)
     finally:
         mailing_settings.end_check(user_id)
 
@@ -248,17 +314,22 @@ async def _save(
             seconds=seconds_text(mailing_settings.smtp_timeout),
         )
     )
+    email_was_on = await mailing_settings.email_enabled()
     result = await mailing_settings.save_and_verify(draft, user_id)
     if result.ok:
         await state.clear()
-        await status.edit_text("✅ " + _("Mailing settings saved and verified"))
+        text = "✅ " + _("Mailing settings saved and verified")
+        if not email_was_on and await mailing_settings.email_enabled():
+            text += "\n" + _("Email is on — mailings can go out by email.")
+        await status.edit_text(text)
         await show_overview(message, mailing_settings, settings)
         return
+    await state.update_data(single=None)
     reason = failure_reason(result, draft, mailing_settings.smtp_timeout)
     await status.edit_text(
         "❌ "
         + _("The settings could not be verified: {reason}").format(reason=reason)
         + "\n"
         + _("The settings in force did not change."),
-        reply_markup=failure_keyboard(FormStep.CONFIRM),
+        reply_markup=failure_keyboard(FormStep.CONFIRM, failure_fields(result, draft)),
     )

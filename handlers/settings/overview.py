@@ -12,8 +12,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService, SmtpDraft
-from handlers.settings.callbacks import OverviewAction, SettingsCb
-from handlers.settings.dialog import ask, end_dialog
+from handlers.settings.callbacks import FieldCb, OverviewAction, SettingsCb
+from handlers.settings.dialog import ask, ask_single, end_dialog
 from handlers.settings.states import EmailTestForm, FormStep
 from handlers.settings.views import (
     address_keyboard,
@@ -44,6 +44,24 @@ async def on_edit_smtp(
     draft = SmtpDraft.from_settings((await mailing_settings.current()).smtp)
     await state.set_data({"draft": draft.to_data()})
     await ask(message, state, FormStep.HOST, draft)
+
+
+async def on_change_field(
+    query: CallbackQuery,
+    callback_data: FieldCb,
+    message: Message,
+    state: FSMContext,
+    mailing_settings: MailingSettingsService,
+) -> None:
+    """ "Change: server / port / …" on the page: that field alone, starting from the settings
+    in force, then verification before it takes force."""
+    smtp = (await mailing_settings.current()).smtp
+    if smtp is None:
+        await query.answer(_("Set up and verify the SMTP server first."), show_alert=True)
+        return
+    await query.answer()
+    await state.set_data({})
+    await ask_single(message, state, callback_data.field, SmtpDraft.from_settings(smtp))
 
 
 async def on_test_email(

@@ -14,11 +14,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.mailing_settings import MailingSettingsService
 from bot.validators import InputError, parse_email
 from handlers.settings.dialog import refusal, take_button
+from handlers.settings.failures import failure_reason
 from handlers.settings.states import FormStep
 from handlers.settings.views import (
     address_keyboard,
     failure_keyboard,
-    failure_reason,
+    switch_email_on_keyboard,
 )
 from storage.mailing_settings import SmtpSettings
 
@@ -69,6 +70,19 @@ async def _smtp_in_force(
 # ------------------------------------------------------------------ the address and the email
 
 
+def _test_body(email_on: bool) -> str:
+    """The test email's text; it promises guests' mail only when Email is on."""
+    if email_on:
+        return _(
+            "This is a test email from ProBonus Mailer.\n"
+            "If you are reading it, email mailings will reach guests this way."
+        )
+    return _(
+        "This is a test email from ProBonus Mailer.\n"
+        "The server works; mailings will use it once Email is switched on in /settings."
+    )
+
+
 async def on_test_address(
     message: Message, state: FSMContext, mailing_settings: MailingSettingsService
 ) -> None:
@@ -97,24 +111,25 @@ async def send_test(
     """Send the test email through the settings in force and report like a verification."""
     await state.update_data(test_to=to)
     status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=escape(to)))
+    email_on = await mailing_settings.email_enabled()
     result = await mailing_settings.send_test(
-        to,
-        user_id,
-        subject=_("ProBonus Mailer: test email"),
-        body=_(
-            "This is a test email from ProBonus Mailer.\n"
-            "If you are reading it, email mailings will reach guests this way."
-        ),
+        to, user_id, subject=_("ProBonus Mailer: test email"), body=_test_body(email_on)
     )
     if result.ok:
         await state.clear()
-        await status.edit_text(
-            "✅ "
-            + _(
-                "The test email to {to} was sent. If it is not in the inbox within a few "
-                "minutes, look in the spam folder."
-            ).format(to=escape(to))
+        sent = _(
+            "The test email to {to} was sent. If it is not in the inbox within a few "
+            "minutes, look in the spam folder."
+        ).format(to=escape(to))
+        if email_on:
+            await status.edit_text("✅ " + sent)
+            return
+        # The server works, but mailings do not use it: say so, and offer the switch here.
+        off = _(
+            "⚠️ Email is off in /settings: mailings do not use email until it is switched on. "
+            "Turn it on with the button below."
         )
+        await status.edit_text(f"✅ {sent}\n\n{off}", reply_markup=switch_email_on_keyboard())
         return
     smtp = (await mailing_settings.current()).smtp
     reason = failure_reason(result, smtp, mailing_settings.smtp_timeout, recipient=to)

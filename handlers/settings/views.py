@@ -7,17 +7,26 @@ from __future__ import annotations
 
 import contextlib
 from html import escape
-from typing import Protocol
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import get_timezone_location
 
 from bot.config import Settings
 from bot.mailing_settings import MailingSettings, MailingSettingsService, SmtpDraft
-from bot.smtp import DEFAULT_PORTS, SmtpFailure, SmtpStage, VerifyResult
+from bot.smtp import DEFAULT_PORTS
 from bot.validators import InputError, parse_email
-from handlers.settings.callbacks import FormAction, OverviewAction, SettingsCb, SmtpFormCb
+from handlers.settings.callbacks import (
+    FieldCb,
+    FormAction,
+    OverviewAction,
+    SettingsCb,
+    SmtpFormCb,
+)
+
+# /new's test email explains failures the same way.
+from handlers.settings.failures import failure_reason as failure_reason
 from handlers.settings.states import ORDER, FormStep
 from storage.mailing_settings import Security, SmtpSettings
 
@@ -30,11 +39,6 @@ MASKED = "••••••••"
 def security_label(mode: Security) -> str:
     """The name of a security mode as the admin sees it."""
     return {"none": _("None (no encryption)"), "starttls": "STARTTLS", "tls": "SSL/TLS"}[mode]
-
-
-def seconds_text(value: float) -> str:
-    """A timeout as "15" rather than "15.0"."""
-    return f"{value:g}"
 
 
 def _sender(name: str | None, email: str | None) -> str:
@@ -57,15 +61,30 @@ def smtp_lines(smtp: SmtpSettings | SmtpDraft) -> list[str]:
     ]
 
 
+def zone_words(settings: Settings) -> str:
+    """TIMEZONE as people say it ("Moscow time"), not as its tz database name."""
+    if settings.timezone == "Europe/Moscow":
+        return _("Moscow time")
+    city = get_timezone_location(settings.tz, locale=settings.locale, return_city=True)
+    return _("{city} time").format(city=escape(city))
+
+
+def email_off_hint(current: MailingSettings) -> str:
+    """Why Email is off and what turns it on (the page's buttons)."""
+    if current.smtp is None:
+        return _("Mailings do not use email: set up the SMTP server with the button below.")
+    return _("Mailings do not use email until you turn it on with “Turn Email on” below.")
+
+
 def overview_text(current: MailingSettings, settings: Settings) -> str:
     """The /settings page: channel switches and the SMTP server in force."""
     channels = current.channels
-    lines = [
-        _("<b>Mailing settings</b>"),
-        "",
-        _("📧 Email: on") if channels.email_enabled else _("📧 Email: off"),
-        _("✈️ Telegram: on") if channels.telegram_enabled else _("✈️ Telegram: off"),
-    ]
+    lines = [_("<b>Mailing settings</b>"), ""]
+    if channels.email_enabled:
+        lines.append(_("📧 Email: on"))
+    else:
+        lines += [_("📧 Email: off"), "    " + email_off_hint(current)]
+    lines.append(_("✈️ Telegram: on") if channels.telegram_enabled else _("✈️ Telegram: off"))
     if not channels.enabled:
         lines.append(_("⚠️ Both channels are off: mailings cannot be sent."))
     lines += ["", _("<b>SMTP server</b>")]
@@ -74,6 +93,7 @@ def overview_text(current: MailingSettings, settings: Settings) -> str:
         lines.append(_("Not set up yet. Email mailings need a verified SMTP server."))
     else:
         verified = smtp.verified_at.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M")
+        verified += " " + zone_words(settings)
         lines += smtp_lines(smtp)
         lines.append(_("Last verified: {when}").format(when=verified))
     return "\n".join(lines)
@@ -100,7 +120,37 @@ def overview_keyboard(current: MailingSettings) -> InlineKeyboardMarkup:
     else:
         button(_("✈️ Turn Telegram on"), OverviewAction.TG_ON)
     kb.adjust(1)
+    if current.smtp is not None:
+        # One value can be changed alone; it is verified like the whole form.
+        fields = [
+            InlineKeyboardButton(
+                text="✏️ " + field_name(step), callback_data=FieldCb(field=step).pack()
+            )
+            for step in ORDER
+        ]
+        kb.row(*fields, width=2)
     return kb.as_markup()
+
+
+def field_name(step: FormStep) -> str:
+    """A form field as a "Change: …" button names it."""
+    return {
+        FormStep.HOST: _("Server"),
+        FormStep.PORT: _("Port"),
+        FormStep.SECURITY: _("Security"),
+        FormStep.USERNAME: _("Login"),
+        FormStep.PASSWORD: _("Password"),
+        FormStep.SENDER_EMAIL: _("Sender address"),
+        FormStep.SENDER_NAME: _("Sender name"),
+    }[step]
+
+
+def switch_email_on_keyboard() -> InlineKeyboardMarkup:
+    """The one button that puts Email to use (under a test email sent while it is off)."""
+    on = SettingsCb(action=OverviewAction.EMAIL_ON).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("📧 Turn Email on"), callback_data=on)]]
+    )
 
 
 def reason_text(reason: str) -> str:
@@ -127,97 +177,6 @@ def reason_text(reason: str) -> str:
         "control_char": _("The value must be one line without special characters."),
     }
     return reasons.get(reason, _("The value is not valid."))
-
-
-class SmtpServer(Protocol):
-    """The server a failure is about: the settings in force, a draft or a connection's config."""
-
-    @property
-    def host(self) -> str | None: ...
-    @property
-    def port(self) -> int | None: ...
-    @property
-    def security(self) -> Security | None: ...
-    @property
-    def sender_email(self) -> str | None: ...
-
-
-def failure_reason(
-    result: VerifyResult, server: SmtpServer | None, timeout: float, recipient: str = ""
-) -> str:
-    """What went wrong with the SMTP `server` (None: no settings in force), in plain words
-    with what to do about it; `timeout` is how long it was given to answer."""
-    if server is None:
-        host, port, security, sender = "", 0, "none", ""
-    else:
-        host, port = server.host or "", server.port or 0
-        security, sender = server.security or "none", server.sender_email or ""
-    detail = f" ({escape(result.detail)})" if result.detail else ""
-    values = {
-        "server": escape(f"{host}:{port}"),
-        "host": escape(host),
-        "port": port,
-        "seconds": seconds_text(timeout),
-        "sender": escape(sender),
-        "recipient": escape(recipient),
-        "detail": detail,
-    }
-    failure = result.failure
-    if failure == SmtpFailure.TIMEOUT and result.stage == SmtpStage.GREETING:
-        if security != "tls":
-            text = _(
-                "{server} accepted the connection but did not greet within {seconds} s. "
-                "If this port expects SSL/TLS from the start (usually 465), choose SSL/TLS."
-            )
-        else:
-            text = _("{server} accepted the connection but did not greet within {seconds} s.")
-        return text.format(**values)
-    texts = {
-        SmtpFailure.HOST_NOT_FOUND: _(
-            "the server {host} was not found. Check the address for typos."
-        ),
-        SmtpFailure.CONNECTION_REFUSED: _(
-            "{server} refused the connection: nothing accepts mail on port {port}. "
-            "Check the port: usually 587 for STARTTLS, 465 for SSL/TLS."
-        ),
-        SmtpFailure.TIMEOUT: _(
-            "{server} did not answer within {seconds} s. Check the address and the port; "
-            "a firewall may block the connection."
-        ),
-        SmtpFailure.DISCONNECTED: _("{server} closed the connection unexpectedly{detail}."),
-        SmtpFailure.TLS_FAILED: _(
-            "the TLS handshake with {server} failed{detail}. Check the security mode: "
-            "port 465 usually needs SSL/TLS, port 587 STARTTLS."
-        ),
-        SmtpFailure.CERT_INVALID: _(
-            "the certificate of {server} could not be verified{detail}. "
-            "The server must present a valid certificate for {host}."
-        ),
-        SmtpFailure.NO_STARTTLS: _(
-            "{server} does not offer STARTTLS. Choose SSL/TLS (usually port 465), "
-            "or None only inside a trusted network."
-        ),
-        SmtpFailure.AUTH_FAILED: _(
-            "the server rejected the user name or password{detail}. Check them; "
-            "Yandex, Mail.ru and Gmail need an app password here."
-        ),
-        SmtpFailure.AUTH_NOT_SUPPORTED: _(
-            "the server does not accept a login on this connection{detail}. "
-            "Turn on STARTTLS or SSL/TLS, or choose “No login” if the server needs none."
-        ),
-        SmtpFailure.SENDER_REFUSED: _(
-            "the server refused the sender address {sender}{detail}. "
-            "Use an address this account may send from."
-        ),
-        SmtpFailure.RECIPIENT_REFUSED: _("the server refused the recipient {recipient}{detail}."),
-        SmtpFailure.KEY_MISMATCH: _(
-            "the saved password cannot be decrypted: the key file secret.key in the data "
-            "directory was replaced. Enter the password again."
-        ),
-        SmtpFailure.NOT_CONFIGURED: _("the SMTP server is not set up yet."),
-    }
-    default = _("unexpected error{detail}.")
-    return texts.get(failure, default).format(**values) if failure else ""
 
 
 def _current(step: FormStep, draft: SmtpDraft) -> str | None:
@@ -321,9 +280,25 @@ def step_keyboard(step: FormStep, draft: SmtpDraft) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def failure_keyboard(step: FormStep) -> InlineKeyboardMarkup:
-    """After a failed check or test email: try again, change the settings, or stop."""
+def change_field_label(step: FormStep) -> str:
+    """The button that asks one field again after a failed check."""
+    return {
+        FormStep.HOST: _("✏️ Change the server"),
+        FormStep.PORT: _("✏️ Change the port"),
+        FormStep.SECURITY: _("✏️ Change the security"),
+        FormStep.USERNAME: _("✏️ Change the login"),
+        FormStep.PASSWORD: _("✏️ Change the password"),
+        FormStep.SENDER_EMAIL: _("✏️ Change the sender address"),
+        FormStep.SENDER_NAME: _("✏️ Change the sender name"),
+    }[step]
+
+
+def failure_keyboard(step: FormStep, fields: tuple[FormStep, ...] = ()) -> InlineKeyboardMarkup:
+    """After a failed check or test email: change what the failure points to, try again,
+    change all the settings, or stop."""
     kb = InlineKeyboardBuilder()
+    for field in fields:
+        kb.row(_button(change_field_label(field), step, FormAction.FIELD, field.value))
     kb.row(_button(_("🔁 Try again"), step, FormAction.RETRY))
     if step is FormStep.CONFIRM:
         kb.row(_button(_("✏️ Change the settings"), step, FormAction.EDIT))
