@@ -25,6 +25,8 @@ def get_routers() -> list[Router]:
 
     return [
         # First: mid-conversation it hears every command (/cancel leaves, others get a hint).
+        # /settings mid-draft parks the draft instead of being refused by the conversation.
+        settings.create_command_router(),
         new_mailing.create_router(),
         menu.create_router(),
         history.create_router(),

@@ -38,6 +38,7 @@ SAMPLES: dict[str, list[str]] = {
     "NmPreviewCb": ["nmp:confirm", "nmp:edit", "nmp:test", "nmp:test_tg", "nmp:test_email"],
     "NmEditCb": ["nme:text", "nme:date"],
     "NmConfirmCb": ["nmk:0123456789abcdef0123456789abcdef"],
+    "ParkedCb": ["prk"],
     "HistoryCb": ["hist:open:1:0:", "hist:cancel:1:0:", "hist:move:1:0:", "hist:time:0:0:1830"],
     "SettingsCb": ["cfg:smtp", "cfg:test", "cfg:email_on", "cfg:email_off", "cfg:tg_on"],
     "SmtpFormCb": ["smtp:host:skip:", "smtp:security:set:tls", "smtp:confirm:save:"],

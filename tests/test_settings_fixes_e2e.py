@@ -207,3 +207,23 @@ async def test_the_russian_form_says_use_587_and_moscow_time(
     assert any("Email включён — рассылки могут уходить по почте" in t for t in answers)
     page = bot.last_text(ADMIN)
     assert "по московскому времени" in page and "Europe/Moscow" not in page
+
+
+async def test_settings_opened_mid_draft_keep_the_draft_for_when_email_is_on(
+    bot: RunningBot,
+) -> None:
+    from tests.test_new_mailing_e2e import enable_email, start_at, state
+
+    await start_at(bot, "channels")
+    await bot.say(ADMIN, "/settings")
+    await bot.settle()
+    texts = bot.api.sent_texts(ADMIN)
+    assert any("Email:" in t for t in texts[-3:]), texts[-3:]  # the settings page itself
+    assert "Your mailing draft “Example” is waiting" in texts[-1]
+    assert await state(bot) is None  # the chat is free for the settings dialog
+    await enable_email(bot)  # as a verified save does
+    await bot.press(ADMIN, "Continue the mailing")
+    assert await state(bot) == "NewMailing:channels"
+    assert "Which channels?" in bot.last_text(ADMIN)
+    buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
+    assert not any("unavailable" in b for b in buttons), buttons

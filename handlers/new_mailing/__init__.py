@@ -7,6 +7,7 @@ from aiogram.filters import Command, StateFilter, or_f
 from aiogram.filters.callback_data import CallbackQueryFilter
 
 from handlers.components.callbacks import NmChannelCb, NmModeCb, NmTimeCb
+from handlers.components.parked import ParkedCb
 from handlers.filters import admin_router
 from handlers.new_mailing import confirm, control, preview, preview_email, steps
 from handlers.new_mailing.callbacks import (
@@ -48,6 +49,7 @@ def create_router() -> Router:
     c.register(control.on_cancel_button, _nav(NavAction.CANCEL))
     c.register(control.on_restart, _nav(NavAction.RESTART))
     c.register(control.on_resume, _nav(NavAction.RESUME), StateFilter(s))
+    c.register(control.on_unpark, ParkedCb.filter())
     c.register(control.on_back, _nav(NavAction.BACK), StateFilter(s))
     m.register(steps.on_name, s.name, F.text)
     c.register(steps.on_segment, NmSegmentCb.filter(), s.segment)

@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.mailings import MailingService
 from handlers.components.common import query_message, retire
+from handlers.components.parked import unpark
 from handlers.formatting import quote
 from handlers.keyboards import main_menu
 from handlers.new_mailing.callbacks import NavAction, NmNavCb
@@ -121,6 +122,19 @@ async def on_back(query: CallbackQuery, state: FSMContext, mailings: MailingServ
 async def on_cancel_command(message: Message, state: FSMContext) -> None:
     await state.clear()
     await message.answer(_("Cancelled. The mailing draft is dropped."), reply_markup=main_menu())
+
+
+async def on_unpark(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+    """Continue the mailing: the parked draft comes back at its step."""
+    message = query_message(query)
+    if not await unpark(state):
+        await query.answer(
+            _("This draft is finished or cancelled. /new starts a new mailing."), show_alert=True
+        )
+        return
+    await query.answer()
+    if message is not None:
+        await resume(message, state, mailings)
 
 
 async def on_command_midway(message: Message, state: FSMContext) -> None:

@@ -38,7 +38,6 @@ async def on_stale_button(query: CallbackQuery) -> None:
 
 def _register_overview(router: Router) -> None:
     """The /settings command and its page's buttons."""
-    router.message.register(overview.on_settings, Command("settings"))
     page = router.callback_query
     on = SettingsCb.filter
     page.register(overview.on_edit_smtp, on(F.action == OverviewAction.SMTP), ButtonMessage())
@@ -94,6 +93,14 @@ def _register_typed(router: Router) -> None:
     )
     router.message.register(form.on_use_buttons, StateFilter(SmtpForm.security, SmtpForm.confirm))
     router.message.register(test_email.on_test_address, EmailTestForm.address, typed)
+
+
+def create_command_router() -> Router:
+    """/settings, heard in any state before the other routers: a mailing draft open at
+    that moment is put aside (Email may need the settings first) and offered back."""
+    router = admin_router("settings_command")
+    router.message.register(overview.on_settings, Command("settings"))
+    return router
 
 
 def create_router() -> Router:

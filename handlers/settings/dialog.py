@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService, SmtpDraft
 from bot.validators import TYPED_WHITESPACE, InputError
+from handlers.components.parked import offer_parked
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.states import ORDER, STATE_OF_STEP, FormStep, step_of_state
 from handlers.settings.views import reason_text, show_overview, step_keyboard, step_prompt
@@ -159,6 +160,7 @@ async def end_dialog(
     if notice:
         await target.answer(notice)
     await show_overview(target, mailing_settings, settings)
+    await offer_parked(target, state)
 
 
 async def on_cancel(

@@ -27,6 +27,7 @@ from bot.validators import (
     parse_sender_name,
     parse_username,
 )
+from handlers.components.parked import offer_parked
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.dialog import (
     ask,
@@ -323,6 +324,7 @@ async def _save(
             text += "\n" + _("Email is on — mailings can go out by email.")
         await status.edit_text(text)
         await show_overview(message, mailing_settings, settings)
+        await offer_parked(message, state)
         return
     await state.update_data(single=None)
     reason = failure_reason(result, draft, mailing_settings.smtp_timeout)

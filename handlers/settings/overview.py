@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.mailing_settings import MailingSettingsService, SmtpDraft
+from handlers.components.parked import park_draft
 from handlers.settings.callbacks import FieldCb, OverviewAction, SettingsCb
 from handlers.settings.dialog import ask, ask_single, end_dialog
 from handlers.settings.states import EmailTestForm, FormStep
@@ -29,7 +30,9 @@ async def on_settings(
     mailing_settings: MailingSettingsService,
     settings: Settings,
 ) -> None:
-    """/settings: leave any dialog and show the current mailing settings."""
+    """/settings: leave any dialog (a mailing draft is put aside, not lost) and show the
+    current mailing settings."""
+    await park_draft(state)
     await end_dialog(message, state, mailing_settings, settings)
 
 
