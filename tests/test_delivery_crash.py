@@ -203,12 +203,14 @@ async def test_at_30_per_second_a_kill_leaves_unknown_only_requests_telegram_saw
 
     def requested() -> Counter[int]:
         """Guests' chats the server saw a request for (answered or not), and how often."""
-        return Counter(c.chat_id for c in api.calls if (c.chat_id or 0) >= CHAT_BASE)
+        return Counter(
+            c.chat_id for c in api.calls if c.chat_id is not None and c.chat_id >= CHAT_BASE
+        )
 
     loop = asyncio.get_running_loop()
     in_flight: list[int] = []  # rows left `sending` by each kill
     unseen: list[int] = []  # ... of which the server never saw a request
-    for _ in range(PACED_KILLS):
+    for kill in range(1, PACED_KILLS + 1):
         proc = await _start(tmp_path)
         target = sum(requested().values()) + rnd.randint(10, 45)
         deadline = loop.time() + 30
@@ -226,6 +228,7 @@ async def test_at_30_per_second_a_kill_leaves_unknown_only_requests_telegram_saw
         sending = await _sending(db, mailing.id)
         in_flight.append(len(sending))
         unseen.append(sum(1 for chat in sending if chat not in seen))
+        print(f"{message}: kill {kill} left {in_flight[-1]} sending, {unseen[-1]} never requested")
         # Nobody the server never heard of is `sending`, beyond the requests just leaving.
         assert unseen[-1] <= telegram_workers(RATE), (message, unseen)
     seen_before = requested()
