@@ -30,6 +30,7 @@ from bot.app import create_bot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery.engine import DeliveryEngine  # noqa: E402
 from bot.i18n import create_i18n  # noqa: E402
+from bot.telegram_session import install as install_budget  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.mailings import Mailing, MailingRepository  # noqa: E402
 from storage.schema import migrate  # noqa: E402
@@ -143,6 +144,9 @@ async def make_engine(
         create_i18n("ru"),
         bot_username="probonus_bench_bot",  # emails carry the unsubscribe link, as in the bot
     )
+    # As in the bot (bot/app.py): the admin's progress messages take slots of the same
+    # budget, or they come on top of the broadcast's 30/s and meet a 429.
+    install_budget(engine.bot, engine.limiter)
     await engine.start()
     return engine
 

@@ -62,8 +62,9 @@ async def test_resume_sends_a_paused_email_while_telegram_is_still_sending(
     engine = engine_of(bot)
     engine.failure_limit = 2
     await add_guests(db, range(1, 13))
-    # One Telegram answer comes late: the run's Telegram side is busy for a while.
-    bot.api.fail_next("sendMessage", status=200, delay=8, chat_id=chat_of(12))
+    # The first Telegram answer comes late: the run's Telegram side is busy for a while,
+    # with that row `sending` (its request in flight) until then.
+    bot.api.fail_next("sendMessage", status=200, delay=8, chat_id=chat_of(1))
     async with sink() as server:
         await use_smtp(db, data_dir, server)
         await server.stop()

@@ -54,10 +54,9 @@ class Result(NamedTuple):
 class Sender(Protocol):
     """One channel of a run: `workers` slots, each waiting until ready, then sending."""
 
+    # Concurrent sends; also how many rows a crash can leave `unknown` (each worker
+    # claims its row only once `ready` lets it send).
     workers: int
-    # Rows to claim ahead of the workers: enough to cover a claim's commit at the
-    # channel's rate, no more (claimed rows caught by a crash end `unknown`).
-    claim_ahead: int
 
     @property
     def channel(self) -> Channel | str:

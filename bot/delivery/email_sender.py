@@ -141,7 +141,6 @@ class EmailSender:
         self.ctx = ctx
         self.data_dir = data_dir
         self.workers = workers
-        self.claim_ahead = workers  # one row waiting per connection
         # Each email's unsubscribe link opens the bot, which stops emails to that guest.
         self.tokens = tokens
         self.bot_username = bot_username

@@ -1,12 +1,16 @@
-"""Group commit of a run's claims and finishes: one short transaction for many rows.
+"""Group commit of a run's claims and finishes: `sending` means "its request may have left".
 
-Feeders claim rows (a few at a time, just before workers send them) and workers
-hand in each row's finish after the answer. A claim is written at once, in the
-feeder's own task, together with every finish handed in meanwhile: the workers
-are waiting for those rows, and a hop to another task would cost them turns of
-the event loop. Finishes alone wait up to FINISH_DELAY for company and are then
-written by the journal's task; under load they ride along with the claims. A
-crash thus leaves `sending` only on rows that were in flight or about to be.
+A worker claims its row once the send may start (its rate slot came, its
+connection is open) and hands in the outcome as soon as the answer is known.
+Both go to the journal's one writer task, which commits whatever gathered during
+a turn of the event loop in one short transaction, finishes first. On a busy
+channel a worker's finish and its next claim arrive in the same turn, so they
+share a transaction, with those of the other workers that got their answers
+meanwhile; on a slow one each finish is written at the next turn, on its own.
+
+So a worker's finish is durable no later than its next claim, and a crash leaves
+`sending` on at most one row per worker: the one whose request was in flight
+(docs/architecture.md, "Engine invariants").
 """
 
 from __future__ import annotations
@@ -25,17 +29,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How long the idle writer sleeps between looks (any claim or finish wakes it).
-FLUSH_INTERVAL = 0.2
-# Finished rows wait this long for more to join their transaction (a crash in that
-# window leaves them `unknown`, never resent).
-FINISH_DELAY = 0.02
-MAX_BATCH = 500
 RETRIES = 5
+# Turns of the event loop a batch may wait for company (while each brings more).
+GATHER_TURNS = 4
+
+
+class JournalFailed(RuntimeError):
+    """The journal cannot write: nothing more may be claimed (so nothing more is sent)."""
 
 
 class Journal:
-    """Batches claims and finishes of one run into transactions on the writer's connection."""
+    """Commits the claims and finishes of one run, each batch one transaction."""
 
     def __init__(
         self, writer: JournalStore, on_commit: Callable[[list[Finish], dict[int, str]], None]
@@ -44,46 +48,36 @@ class Journal:
         status of each fallback row written (by the failed row's id)."""
         self.writer = writer
         self.on_commit = on_commit
+        self._claims: list[tuple[int, asyncio.Future[bool]]] = []
         self._finishes: list[Finish] = []
         self._flushes: list[asyncio.Future[None]] = []
-        self._wake = asyncio.Event()  # work arrived
-        self._urgent = asyncio.Event()  # a flush or the close: no waiting for company
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        # One transaction at a time (a claim's, or the task's), so flush() also waits
-        # for a claim's transaction that carries finishes.
-        self._lock = asyncio.Lock()
-        self._oldest = 0.0  # when the oldest finish not yet written was handed in
         self._error: BaseException | None = None
 
     def start(self) -> None:
         """Start the writer task."""
         self._task = asyncio.create_task(self._writer(), name="delivery-journal")
 
-    async def claim(self, ids: list[int]) -> set[int]:
-        """Mark rows `sending` (durably) before their send; returns those still pending.
+    async def claim(self, row_id: int) -> bool:
+        """Mark a row `sending`, durably, right before its request; False if it is no
+        longer pending (cancelled, or claimed elsewhere), so it cannot be sent twice.
 
-        Written right away, with the finishes queued so far, in the caller's task.
+        Written at the next turn of the loop with every finish handed in so far
+        (this worker's previous one among them) and the other claims of that turn.
         """
         if self._error is not None:
-            raise RuntimeError("the delivery journal failed") from self._error
-        async with self._lock:
-            finishes, self._finishes = self._finishes, []
-            try:
-                committed = await self._commit(ids, finishes)
-            except Exception as exc:
-                self._fail(exc)
-                raise RuntimeError(f"writing the delivery journal failed: {exc}") from exc
-        if finishes:
-            self.on_commit(finishes, committed.fallbacks)
-        return committed.claimed
+            raise JournalFailed("the delivery journal failed") from self._error
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((row_id, future))
+        self._wake.set()
+        return await future
 
     def finish(self, outcome: Finish) -> None:
-        """Queue a finished row; written with the next batch, within FINISH_DELAY."""
+        """Hand in a finished row; written at the next turn of the loop."""
         self._finishes.append(outcome)
-        if len(self._finishes) == 1:
-            self._oldest = asyncio.get_running_loop().time()
-            self._wake.set()
+        self._wake.set()
 
     async def flush(self) -> None:
         """Wait until every finish handed in so far is written."""
@@ -92,63 +86,66 @@ class Journal:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._flushes.append(future)
         self._wake.set()
-        self._urgent.set()
         await future
 
     async def close(self) -> None:
-        """Write everything queued and stop the writer."""
+        """Write everything handed in and stop the writer."""
         self._closing = True
         self._wake.set()
-        self._urgent.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._error is not None:
-            raise RuntimeError("the delivery journal failed") from self._error
-
-    async def _idle(self) -> bool:
-        """Wait for work; False once closed and drained. Finishes alone wait FINISH_DELAY
-        for company (more finishes do not cut it short, a flush does), so a busy channel
-        writes a batch, not a transaction per message."""
-        loop = asyncio.get_running_loop()
-        while not (self._flushes or self._closing):
-            if self._finishes:
-                # A claim meanwhile takes the finishes along: count from the oldest left.
-                left = self._oldest + FINISH_DELAY - loop.time()
-                if left <= 0:
-                    return True
-                self._urgent.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(left):
-                        await self._urgent.wait()
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FLUSH_INTERVAL):
-                    await self._wake.wait()
-        return bool(self._flushes or self._finishes) or not self._closing
+            raise JournalFailed("the delivery journal failed") from self._error
 
     async def _writer(self) -> None:
-        """Commit the finishes that gathered, again and again, until closed and drained."""
-        while await self._idle() and self._error is None:
-            async with self._lock:
-                finishes, self._finishes = self._finishes, []
-                flushes, self._flushes = self._flushes, []
-                fallbacks: dict[int, str] = {}
-                if finishes:
-                    try:
-                        fallbacks = (await self._commit([], finishes)).fallbacks
-                    except Exception as exc:
-                        self._fail(exc)
-                        self._resolve(flushes)
-                        raise
+        """Commit what gathered, turn after turn, until closed and drained."""
+        while self._error is None:
+            if not (self._claims or self._finishes or self._flushes):
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await self._gather()
+            claims, self._claims = self._claims, []
+            finishes, self._finishes = self._finishes, []
+            flushes, self._flushes = self._flushes, []
+            # A claimer cancelled meanwhile will not send: its row stays pending.
+            claims = [(row_id, f) for row_id, f in claims if not f.done()]
+            committed = Committed(set(), {})
+            if claims or finishes:
+                try:
+                    committed = await self._commit([row_id for row_id, _ in claims], finishes)
+                except Exception as exc:
+                    self._fail(exc, claims)
+                    self._resolve(flushes)
+                    raise
+            for row_id, future in claims:
+                if not future.done():
+                    future.set_result(row_id in committed.claimed)
             if finishes:
-                self.on_commit(finishes, fallbacks)
+                self.on_commit(finishes, committed.fallbacks)
             self._resolve(flushes)
 
-    def _fail(self, exc: Exception) -> None:
-        """The journal cannot write: refuse further claims and release flush() callers."""
+    async def _gather(self) -> None:
+        """Let the workers answered in the same turns join the batch: yield a turn of the
+        loop while the last one brought more, a few at most. An idle loop costs one
+        turn (microseconds); a busy channel commits dozens of rows at once, not a
+        transaction per message (a commit's fixed cost is several rows' worth)."""
+        for _ in range(GATHER_TURNS):
+            before = len(self._claims) + len(self._finishes)
+            await asyncio.sleep(0)
+            if len(self._claims) + len(self._finishes) == before or self._flushes:
+                return
+
+    def _fail(self, exc: Exception, claims: list[tuple[int, asyncio.Future[bool]]]) -> None:
+        """The journal cannot write: refuse these claims and further ones, release flush()."""
         self._error = exc
+        for _, future in (*claims, *self._claims):
+            if not future.done():
+                future.set_exception(JournalFailed(f"writing the delivery journal failed: {exc}"))
+        self._claims = []
         flushes, self._flushes = self._flushes, []
         self._resolve(flushes)
 

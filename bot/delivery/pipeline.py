@@ -1,11 +1,14 @@
-"""One channel of a running mailing: a feeder claiming pending rows just ahead of the
-workers, and the workers sending them through the channel's sender.
+"""One channel of a running mailing: a feeder reading pending rows just ahead of the
+workers, and the workers claiming and sending them through the channel's sender.
 
 Like listmonk's pipe: the feeder reads pending rows in pages (constant memory)
-and claims them a chunk at a time; each worker waits for the channel to be
-ready, sends, and hands the result to the run's journal. N failures in a row
-pause the channel: the pipeline halts and asks the run, which owns the run's
-paused channels and its stop flag; the pipeline only reads them.
+and queues them unclaimed; each worker waits until the channel is ready for its
+send, claims the row (written before the request leaves, with the worker's
+previous finish), sends, and hands the outcome to the run's journal at once. A
+crash thus finds `sending` only on rows whose request was in flight
+(docs/architecture.md, "Engine invariants"). N failures in a row pause the
+channel: the pipeline halts and asks the run, which owns the run's paused
+channels and its stop flag; the pipeline only reads them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from bot.delivery.base import ChannelDown, Result, Sender, short
+from bot.delivery.journal import JournalFailed
 from storage.deliveries import INTERRUPTED, PendingDelivery
 from storage.statuses import Channel, DeliveryStatus
 
@@ -25,6 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE = 200  # pending rows read at a time per channel
+# The feeder reads the next page once fewer rows than this wait in the queue: queued
+# rows are not claimed yet, so a crash leaves them pending; only memory bounds them.
+LOW_WATER = PAGE // 2
 CHANNEL_BACKOFF_MAX = 10.0
 PENDING: Final = DeliveryStatus.PENDING
 UNKNOWN: Final = DeliveryStatus.UNKNOWN
@@ -39,12 +46,6 @@ class ChannelPipeline:
         self.sender = sender
         self.channel = Channel(sender.channel)
         self.upstream = upstream
-        # Rows are claimed a chunk at a time just ahead of the workers (the sender says
-        # how far ahead its rate needs): the next chunk once fewer than a chunk wait in
-        # the queue, so a crash finds only the rows in flight and under two chunks
-        # claimed but unsent, and the workers never wait for a claim's transaction.
-        # (The feeder wakes once per chunk, not once per row.)
-        self.chunk = max(1, sender.claim_ahead)
         self.queue: asyncio.Queue[PendingDelivery | None] = asyncio.Queue()
         self._room = asyncio.Event()
         self.inflight: set[int] = set()
@@ -59,8 +60,9 @@ class ChannelPipeline:
 
     @property
     def halted(self) -> bool:
-        """True once the run stops or this pipeline paused its channel."""
-        return self.run.stopping or self.paused is not None
+        """True once the run stops, this pipeline paused its channel or nothing can be
+        recorded any more."""
+        return self.run.stopping or self.paused is not None or self.run.journal.failed is not None
 
     def halt(self) -> None:
         """Wake everything that waits, so a stop or pause is seen at once."""
@@ -87,7 +89,7 @@ class ChannelPipeline:
             self.done.set()
 
     async def _feed(self) -> None:
-        """Claim pending rows a few at a time, just ahead of the workers; at the end rescan
+        """Queue pending rows a page at a time, just ahead of the workers; at the end rescan
         (rows handed back unsent), and wait for fallback rows from earlier channels."""
         store, mailing_id = self.run.journal_store, self.run.mailing.id
         cursor = 0
@@ -95,20 +97,14 @@ class ChannelPipeline:
             rows = await store.pending_page(mailing_id, self.channel, cursor, PAGE)
             if rows:
                 cursor = rows[-1].id
-                fresh = [r for r in rows if r.id not in self.inflight]
-                for at in range(0, len(fresh), self.chunk):
-                    while self.queue.qsize() >= self.chunk and not self.halted:
-                        self._room.clear()  # claims stay few: wait until the queue runs low
-                        await self._room.wait()
-                    if self.halted:
-                        return
-                    chunk = fresh[at : at + self.chunk]
-                    claimed = await self.run.journal.claim([r.id for r in chunk])
-                    for row in chunk:
-                        if row.id in claimed:  # not claimed: cancelled or taken meanwhile
-                            self.inflight.add(row.id)
-                            self._drained.clear()
-                            self.queue.put_nowait(row)
+                for row in rows:
+                    if row.id not in self.inflight:  # still queued or being sent
+                        self.inflight.add(row.id)
+                        self._drained.clear()
+                        self.queue.put_nowait(row)
+                while self.queue.qsize() >= LOW_WATER and not self.halted:
+                    self._room.clear()  # memory stays constant: wait until the queue runs low
+                    await self._room.wait()
                 continue
             # Everything read was handed out: wait until it is finished and written.
             if self.inflight:
@@ -145,8 +141,8 @@ class ChannelPipeline:
         i18n = self.run.i18n
         with i18n.context(), i18n.use_locale(self.run.mailing.locale):
             while (row := await self.queue.get()) is not None:
-                if self.queue.qsize() < self.chunk:
-                    self._room.set()  # the feeder claims the next chunk
+                if self.queue.qsize() < LOW_WATER:
+                    self._room.set()  # the feeder reads the next page
                 try:
                     await self._deliver(slot, row)
                 except Exception:
@@ -155,28 +151,33 @@ class ChannelPipeline:
                     self._release(row)
 
     async def _deliver(self, slot: int, row: PendingDelivery) -> None:
-        """One claimed row: wait until the channel is ready, send, hand in the result."""
+        """One pending row: wait until the channel is ready, claim, send, hand in the result.
+
+        Until the claim the row is untouched: a halt or a channel that cannot send
+        leaves it pending without a write.
+        """
         if self.halted:
-            self.run.finish(row, Result(PENDING))  # back to pending, untouched
             return
         try:
             await self.sender.ready(slot)
         except ChannelDown as down:
-            self.run.finish(row, Result(PENDING, down.code, down.text))
             await self._channel_failed(down.text, fatal=down.fatal)
             return
         except Exception as exc:  # nothing was sent: the row waits, the channel counts it
             log.exception("mailing %d: %s not ready", self.run.mailing.id, self.channel)
-            text = short(f"{type(exc).__name__}: {exc}")
-            self.run.finish(row, Result(PENDING, "internal_error", text))
-            await self._channel_failed(text, fatal=False)
+            await self._channel_failed(short(f"{type(exc).__name__}: {exc}"), fatal=False)
             return
-        except BaseException:
+        if self.halted:  # paused or cancelled while this worker waited for its slot
+            return
+        try:
+            if not await self.run.journal.claim(row.id):
+                return  # cancelled or claimed elsewhere meanwhile
+        except JournalFailed:
+            self.halt()  # nothing can be recorded, so nothing more is sent
+            return
+        except BaseException:  # cancelled while claiming: if the claim was written, undo it
             self.run.finish(row, Result(PENDING))
             raise
-        if self.halted:  # paused or cancelled while this worker waited for its slot
-            self.run.finish(row, Result(PENDING))
-            return
         try:
             result = await self.sender.send(slot, row)
         except ChannelDown as down:

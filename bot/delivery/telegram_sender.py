@@ -108,9 +108,6 @@ class TelegramSender:
         self.ctx = ctx
         self.data_dir = data_dir
         self.workers = workers
-        # ~20 ms of sends at the bot's rate: 1 row at 25/s, one per worker when unlimited
-        # (a few milliseconds of sends at the thousands per second of a fast link).
-        self.claim_ahead = max(1, min(workers, math.ceil(limiter.rate / 50)))
         self.save_file_id = save_file_id
         self.file_id = mailing.image_file_id
         self._template: TelegramTemplate | None = None  # parsed at the first send, once
