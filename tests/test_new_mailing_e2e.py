@@ -502,7 +502,7 @@ async def test_edit_from_the_preview_returns_to_the_preview(bot: RunningBot) -> 
     assert await state(bot) == "NewMailing:subject"
     await bot.say(ADMIN, "Hi {first_name}")
     assert await state(bot) == "NewMailing:preview"
-    assert "Priority: Email first" in bot.last_text(ADMIN)
+    assert "Send mode: Email first, then Telegram" in bot.last_text(ADMIN)
     # Back from a step opened by Edit returns to the preview unchanged.
     await bot.press(ADMIN, "Edit")
     await bot.press(ADMIN, "Mailing name")

@@ -120,8 +120,8 @@ def _mode_question(data: dict[str, Any]) -> tuple[str, Rows]:
         "Step 6. Both channels are chosen. How should they be used?\n"
         "• All selected channels: every guest gets the mailing in each channel "
         "that reaches them.\n"
-        "• Priority: a guest gets it in the first channel that reaches them; "
-        "the other is the fallback."
+        "• One channel first, then the other: a guest gets it in the first channel "
+        "that reaches them; the other is the fallback."
     )
     return text, rows
 
