@@ -137,7 +137,7 @@ async def test_change_the_time_of_a_scheduled_mailing(bot: RunningBot) -> None:
     assert "no such date" in (reply.plain_text or "")
     day = datetime.now(bot.settings.tz).date() + timedelta(days=3)
     await bot.say(ADMIN, day.strftime("%d.%m.%Y"))
-    assert "New time on" in bot.last_text(ADMIN)
+    assert "At what time on" in bot.last_text(ADMIN)
     reply = await bot.say(ADMIN, "25:00")
     assert "no such time" in (reply.plain_text or "")
     reply = await bot.say(ADMIN, "9:15")

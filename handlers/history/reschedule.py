@@ -36,7 +36,7 @@ async def ask_time(
     await state.set_state(Reschedule.time)
     rows = [*time_rows(mailings, day), *cancel_only().inline_keyboard]
     await target.answer(
-        _("New time on {day}? Type it like 18:30 or choose below ({tz}).").format(
+        _("At what time on {day} ({tz})? Type it like 18:30 or choose below.").format(
             day=day_text(day), tz=zone_words(mailings.settings)
         ),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
