@@ -802,9 +802,8 @@ async def test_in_russian_the_calendar_and_balance_follow_the_locale(
     await bot.press(ADMIN, "Готово")
     await bot.say(ADMIN, "{first_name}, на счёте {balance} бонусов")
     await bot.press(ADMIN, "Пропустить")
-    assert (
-        "Анна, на счёте 1\xa0234,50 бонуса"
-    )  # a fraction: genitive singular in bot.api.sent_texts(ADMIN)[-2]
+    # A fractional balance takes the genitive singular: "бонусов" agrees to "бонуса".
+    assert "Анна, на счёте 1\xa0234,50 бонуса" in bot.api.sent_texts(ADMIN)[-2]
     assert "Предпросмотр «Весна»" in bot.last_text(ADMIN)
 
 
