@@ -93,5 +93,5 @@ class GuestService:
     ) -> ImportResult:
         return await import_guests(self.db, path, filename, progress=progress)
 
-    async def export(self, path: Path, headers: list[str]) -> None:
-        await export_guests(self.repo, path, headers)
+    async def export(self, path: Path, headers: list[str], sheet_title: str = "Guests") -> None:
+        await export_guests(self.repo, path, headers, sheet_title)

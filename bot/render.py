@@ -172,6 +172,36 @@ def format_balance(value: Decimal, locale: str) -> str:
     return format_decimal(value, format="#,##0" if whole else "#,##0.00", locale=locale)
 
 
+# "{balance} баллов" agrees with the number: "1 балл", "3 балла", "5 баллов", and a
+# fraction takes the genitive singular ("4 305,84 балла"); the same for "бонус".
+_POINTS_WORD = re.compile(r"^((?:\s|&nbsp;|<[^<>]*>)+)(балл|бонус)(ов|а)?(?![а-яё])", re.I)
+
+
+def points_ending(balance: str) -> str:
+    """The ending "балл"/"бонус" takes after a formatted balance: "", "а" or "ов"."""
+    if re.search(r"[.,]\d{2}$", balance):  # a fraction (thousands have 3 digits)
+        return "а"
+    digits = re.sub(r"\D", "", balance)
+    n = int(digits) if digits else 0
+    if n % 10 == 1 and n % 100 != 11:
+        return ""
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "а"
+    return "ов"
+
+
+def _agree(value: str, text: str) -> str:
+    """`text` that follows a balance, its first word "балл…" made to agree with it."""
+    match = _POINTS_WORD.match(text)
+    if match is None:
+        return text
+    space, word, old = match.group(1), match.group(2), match.group(3) or ""
+    ending = points_ending(value)
+    if old.isupper() or (not old and word.isupper()):
+        ending = ending.upper()
+    return space + word + ending + text[match.end() :]
+
+
 def variables(recipient: Recipient, ctx: RenderContext) -> dict[str, str]:
     """Every variable's raw (unescaped) value for this guest."""
     first, last, middle = (
@@ -224,12 +254,15 @@ def _fill(
 ) -> str:
     """Fill the fields in with escaped values; empty ones tidied away."""
     out: list[str] = []
+    balance = ""
     for token in tokens:
         if isinstance(token, _Field):
             value = values[token.name]
             out.append(escape(value) if value else _EMPTY)
+            balance = value if token.name == "balance" else ""
         else:
-            out.append(token)
+            out.append(_agree(balance, token) if balance else token)
+            balance = ""
     return _tidy("".join(out), markup=markup)
 
 

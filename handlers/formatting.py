@@ -10,9 +10,9 @@ from html import escape
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_decimal
 
 from bot.guest_import.columns import export_headers as headers_for
+from bot.render import format_balance
 from storage.guests import Guest
 
 
@@ -27,8 +27,17 @@ def _locale() -> str:
 
 
 def money(value: Decimal) -> str:
-    """A balance in the admin's locale: 1 234,50 (ru) or 1,234.50 (en)."""
-    return format_decimal(value, format="#,##0.00", locale=_locale())
+    """A balance in the admin's locale, as guests see it in a mailing: 1 234 or 1 234,50 (ru),
+    1,234.50 (en)."""
+    return format_balance(value, _locale())
+
+
+def phone_text(phone: str) -> str:
+    """A stored +7 phone as people write it: +7 900 000-00-03; others as stored."""
+    if len(phone) == 12 and phone.startswith("+7") and phone[1:].isdigit():
+        d = phone[2:]
+        return f"+7 {d[:3]} {d[3:6]}-{d[6:8]}-{d[8:]}"
+    return phone
 
 
 def day(value: date | None) -> str:
@@ -65,7 +74,7 @@ def card_text(guest: Guest, tags: list[str]) -> str:
     email = f"{quote(guest.email)} · {email_status(guest.email_status)}" if guest.email else "—"
     rows = [
         (_("Card"), quote(guest.card_number or "—")),
-        (_("Phone"), quote(guest.phone)),
+        (_("Phone"), quote(phone_text(guest.phone))),
         (_("Email"), email),
         (_("Name"), quote(guest.full_name or "—")),
         (_("Sex"), sex_text(guest.sex)),

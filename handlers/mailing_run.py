@@ -12,6 +12,7 @@ from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.engine import DeliveryEngine
@@ -94,7 +95,9 @@ async def on_resend_unknown(
 ) -> None:
     count = await engine.resend_unknown(callback_data.mailing_id)
     await query.answer(
-        _("{count} will be sent again.").format(count=count)
+        ngettext(
+            "{count} message will be sent again.", "{count} messages will be sent again.", count
+        ).format(count=count)
         if count
         else _("There is nothing to resend.")
     )

@@ -28,6 +28,7 @@ from bot.guests import GuestService
 from bot.phones import InvalidPhone
 from bot.unsubscribe import PAYLOAD_PREFIX, UnsubscribeTokens
 from handlers.formatting import quote
+from storage.guests import Guest
 
 log = logging.getLogger(__name__)
 # A guest pressing forged buttons could flood the log: one line per user per window.
@@ -43,10 +44,33 @@ def share_phone_keyboard() -> ReplyKeyboardMarkup:
 
 
 def ask_phone_text() -> str:
-    return _(
-        "To receive news and offers of our loyalty programme here, "
-        "tap the button below to share your phone number."
-    )
+    return _("To get our news and offers here, tap the button below to share your phone number.")
+
+
+def _name(guest: Guest) -> str:
+    return " ".join((guest.first_name or "").split())
+
+
+def subscribed_text(guest: Guest, *, just_now: bool) -> str:
+    """The guest is subscribed; called by the name on their card when it has one."""
+    name = _name(guest)
+    if just_now and name:
+        text = _(
+            "Thank you, {name}! You are subscribed: news and offers will come here. "
+            "/stop to unsubscribe."
+        )
+    elif just_now:
+        text = _(
+            "Thank you! You are subscribed: news and offers will come here. /stop to unsubscribe."
+        )
+    elif name:
+        text = _(
+            "Hello, {name}! You are subscribed: news and offers will come here. "
+            "/stop to unsubscribe."
+        )
+    else:
+        text = _("You are subscribed: news and offers will come here. /stop to unsubscribe.")
+    return text.format(name=quote(name))
 
 
 async def on_start(message: Message, guests: GuestService) -> None:
@@ -61,7 +85,7 @@ async def on_start(message: Message, guests: GuestService) -> None:
         )
         return
     await message.answer(
-        _("You are subscribed: news and offers will come here. /stop to unsubscribe."),
+        subscribed_text(guest, just_now=False),
         reply_markup=ReplyKeyboardRemove(),
     )
 
@@ -115,7 +139,7 @@ async def on_contact(message: Message, guests: GuestService) -> None:
         )
         return
     try:
-        await guests.link_telegram(
+        guest = await guests.link_telegram(
             phone=contact.phone_number,
             user_id=user.id,
             chat_id=message.chat.id,
@@ -132,7 +156,7 @@ async def on_contact(message: Message, guests: GuestService) -> None:
         )
         return
     await message.answer(
-        _("Thank you! You are subscribed: news and offers will come here. /stop to unsubscribe."),
+        subscribed_text(guest, just_now=True),
         reply_markup=ReplyKeyboardRemove(),
     )
 

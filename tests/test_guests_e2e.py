@@ -129,7 +129,7 @@ async def test_search_by_name_phone_or_card_opens_the_account_card(bot: RunningB
         reply = await bot.say(ADMIN, query)
         card = reply.plain_text or ""
         assert "Account card" in card, query
-        assert "Иванов Пётр" in card and "+79161234567" in card
+        assert "Иванов Пётр" in card and "+7 916 123-45-67" in card
         assert "1,234.50" in card  # balance in the admin's locale (en)
         assert "vip" in card and "01.02.1990" in card
 

@@ -52,8 +52,8 @@ async def test_scheduled_mailings_come_first_and_open_as_cards(bot: RunningBot) 
     await bot.press(ADMIN, "Soon")
     card = bot.last_text(ADMIN)
     assert "Mailing “Soon”" in card and "Status: scheduled" in card
-    assert "Segment: All guests" in card and "Priority: Email first" in card
-    assert "(Europe/Moscow)" in card and "Email subject: Hi" in card
+    assert "Segment: All guests" in card and "Email first, then Telegram" in card
+    assert "(Moscow time)" in card and "Email subject: Hi" in card
     buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
     assert any("Change time" in b for b in buttons) and any("Cancel mailing" in b for b in buttons)
     await bot.press(ADMIN, "Back to the list")
@@ -137,7 +137,7 @@ async def test_change_the_time_of_a_scheduled_mailing(bot: RunningBot) -> None:
     assert "no such date" in (reply.plain_text or "")
     day = datetime.now(bot.settings.tz).date() + timedelta(days=3)
     await bot.say(ADMIN, day.strftime("%d.%m.%Y"))
-    assert "New time on" in bot.last_text(ADMIN)
+    assert "At what time on" in bot.last_text(ADMIN)
     reply = await bot.say(ADMIN, "25:00")
     assert "no such time" in (reply.plain_text or "")
     reply = await bot.say(ADMIN, "9:15")

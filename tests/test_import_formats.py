@@ -139,7 +139,7 @@ async def test_a_guest_with_a_bad_email_is_imported_without_it(
     russian = I18n(path=LOCALES_DIR, default_locale="ru", domain=DOMAIN)
     with russian.context(), russian.use_locale("ru"):
         summary = plain(import_summary(result, path.name))
-    assert "2 гостя загружены без email" in summary
+    assert "2 гостя загружены без адреса email" in summary
 
     report = tmp_path / "report.xlsx"
     assert write_report(report, result, lambda s: s) == 3

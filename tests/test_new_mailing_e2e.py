@@ -502,7 +502,7 @@ async def test_edit_from_the_preview_returns_to_the_preview(bot: RunningBot) -> 
     assert await state(bot) == "NewMailing:subject"
     await bot.say(ADMIN, "Hi {first_name}")
     assert await state(bot) == "NewMailing:preview"
-    assert "Priority: Email first" in bot.last_text(ADMIN)
+    assert "Send mode: Email first, then Telegram" in bot.last_text(ADMIN)
     # Back from a step opened by Edit returns to the preview unchanged.
     await bot.press(ADMIN, "Edit")
     await bot.press(ADMIN, "Mailing name")
@@ -802,7 +802,8 @@ async def test_in_russian_the_calendar_and_balance_follow_the_locale(
     await bot.press(ADMIN, "Готово")
     await bot.say(ADMIN, "{first_name}, на счёте {balance} бонусов")
     await bot.press(ADMIN, "Пропустить")
-    assert "Анна, на счёте 1\xa0234,50 бонусов" in bot.api.sent_texts(ADMIN)[-2]
+    # A fractional balance takes the genitive singular: "бонусов" agrees to "бонуса".
+    assert "Анна, на счёте 1\xa0234,50 бонуса" in bot.api.sent_texts(ADMIN)[-2]
     assert "Предпросмотр «Весна»" in bot.last_text(ADMIN)
 
 

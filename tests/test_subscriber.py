@@ -9,6 +9,11 @@ from tests.conftest import GUEST, STRANGER, RunningBot
 SUBSCRIBED = "Thank you! You are subscribed: news and offers will come here. /stop to unsubscribe."
 
 
+def subscribed(name: str) -> str:
+    """The confirmation to a guest whose card has a name: they are called by it."""
+    return SUBSCRIBED.replace("Thank you!", f"Thank you, {name}!")
+
+
 def repo(bot: RunningBot) -> GuestRepository:
     assert bot.app is not None
     return GuestRepository(bot.app.db)
@@ -27,7 +32,7 @@ async def test_sharing_own_contact_links_the_existing_account(bot: RunningBot) -
         GUEST,
         lambda: bot.api.send_contact(GUEST, "79161234567", contact_user_id=GUEST),
     )
-    assert reply.plain_text == SUBSCRIBED
+    assert reply.plain_text == subscribed("Анна")
     guest = await guest_of(bot, GUEST)
     assert guest is not None
     assert guest.phone == "+79161234567"
@@ -128,7 +133,7 @@ async def test_a_foreign_number_from_telegram_links_too(bot: RunningBot) -> None
     reply = await bot._act(
         GUEST, lambda: bot.api.send_contact(GUEST, "380501234567", contact_user_id=GUEST)
     )
-    assert reply.plain_text == SUBSCRIBED
+    assert reply.plain_text == subscribed("Олена")
     guest = await guest_of(bot, GUEST)
     assert guest is not None and guest.first_name == "Олена"
     assert guest.phone == "+380501234567"

@@ -81,7 +81,7 @@ class DeliveryEngine:
             bot, self.limiter, settings, mailing_settings, bot_username=bot_username
         )
         self.failure_limit = settings.channel_failure_limit
-        self.notices = AdminNotices(bot, i18n, keyboards, self.limiter)
+        self.notices = AdminNotices(bot, i18n, keyboards, self.limiter, zone=settings.timezone)
         self.prefs = AdminPrefsRepository(db)
         self._store: _Store | None = None
         self._runs: dict[int, MailingRun] = {}

@@ -6,24 +6,37 @@ import html
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.progress import CHANNEL_NAMES, RunKeyboards, notify
+from bot.zones import zone_words
 from storage.mailings import Mailing
 from storage.statuses import MailingStatus
 
 
 def missed_text(
-    i18n: I18n, locale: str, name: str, when: str, late_minutes: int, grace: int
+    i18n: I18n,
+    locale: str,
+    name: str,
+    when: str,
+    late_minutes: int,
+    grace: int,
+    zone: str = "Europe/Moscow",
 ) -> str:
     """A mailing's moment passed while the bot was down for longer than the grace period."""
     with i18n.context(), i18n.use_locale(locale):
         return _(
-            "⏰ Mailing “{name}” was due at {time} while the bot was not running, "
+            "⏰ Mailing “{name}” was due at {time} ({tz}) while the bot was not running, "
             "{late} min ago (more than the {grace} min allowed), so it was not sent."
-        ).format(name=html.escape(name), time=when, late=late_minutes, grace=grace)
+        ).format(
+            name=html.escape(name),
+            time=when,
+            tz=zone_words(zone),
+            late=late_minutes,
+            grace=grace,
+        )
 
 
 def paused_text(
@@ -32,9 +45,12 @@ def paused_text(
     """A channel of a mailing paused: after `limit` failures in a row, or at once (`reason`)."""
     with i18n.context(), i18n.use_locale(locale):
         if count >= limit:
-            text = _(
+            text = ngettext(
+                "⚠️ {channel} of mailing “{name}” is paused after {count} failure in a row: "
+                "{error}\nFix the cause and press Resume.",
                 "⚠️ {channel} of mailing “{name}” is paused after {count} failures in a row: "
-                "{error}\nFix the cause and press Resume."
+                "{error}\nFix the cause and press Resume.",
+                count,
             )
         else:
             text = _(
@@ -63,16 +79,22 @@ class AdminNotices:
     missed mailing, Resume and Cancel under a paused one."""
 
     def __init__(
-        self, bot: Bot, i18n: I18n, keyboards: RunKeyboards | None, limiter: RateLimiter
+        self,
+        bot: Bot,
+        i18n: I18n,
+        keyboards: RunKeyboards | None,
+        limiter: RateLimiter,
+        zone: str = "Europe/Moscow",
     ) -> None:
-        """Notices through `bot`, paced by the bot's one limiter."""
+        """Notices through `bot`, paced by the bot's one limiter; times told in `zone`."""
         self.bot, self.i18n, self.keyboards, self.limiter = bot, i18n, keyboards, limiter
+        self.zone = zone
 
     async def missed(
         self, chat_id: int, locale: str, mailing: Mailing, when: str, late: int, grace: int
     ) -> None:
         """The mailing was missed while the bot was down: Send now."""
-        text = missed_text(self.i18n, locale, mailing.name, when, late, grace)
+        text = missed_text(self.i18n, locale, mailing.name, when, late, grace, self.zone)
         with self.i18n.context(), self.i18n.use_locale(locale):
             markup = self.keyboards.send_now(mailing.id) if self.keyboards else None
         await notify(self.bot, chat_id, text, markup, self.limiter)

@@ -49,14 +49,19 @@ class RunKeyboards(Protocol):
 
 
 def duration(seconds: float) -> str:
-    """A duration for people: "2 h 05 min", "3 min 07 s", "12 s"."""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
+    """A duration as people say it: "less than a second", "12 s", "2 min 5 s", "1 h"."""
+    if seconds < 1:
+        return _("less than a second")
+    hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return _("{hours} h {minutes:02d} min").format(hours=hours, minutes=minutes)
+        if not minutes:
+            return _("{hours} h").format(hours=hours)
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
     if minutes:
-        return _("{minutes} min {seconds:02d} s").format(minutes=minutes, seconds=secs)
+        if not secs:
+            return _("{minutes} min").format(minutes=minutes)
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=secs)
     return _("{seconds} s").format(seconds=secs)
 
 

@@ -30,6 +30,11 @@ PART_STEPS = ("channels", "mode", "subject", "text", "image")
 Rows = list[list[InlineKeyboardButton]]
 
 
+def _capital(text: str) -> str:
+    """A button label starts with a capital: "Сначала Telegram, затем Email"."""
+    return text[:1].upper() + text[1:]
+
+
 def applies(step: str, draft: Draft) -> bool:
     """Whether the draft asks this step: the mode with two channels, the subject with Email."""
     if step == "mode":
@@ -110,7 +115,7 @@ def _mode_question(data: dict[str, Any]) -> tuple[str, Rows]:
     rows = [
         [
             InlineKeyboardButton(
-                text=("✅ " if mode == current else "") + mode_name(mode),
+                text=("✅ " if mode == current else "") + _capital(mode_name(mode)),
                 callback_data=NmModeCb(mode=mode).pack(),
             )
         ]
@@ -120,8 +125,8 @@ def _mode_question(data: dict[str, Any]) -> tuple[str, Rows]:
         "Step 6. Both channels are chosen. How should they be used?\n"
         "• All selected channels: every guest gets the mailing in each channel "
         "that reaches them.\n"
-        "• Priority: a guest gets it in the first channel that reaches them; "
-        "the other is the fallback."
+        "• One channel first, then the other: a guest gets it in the first channel "
+        "that reaches them; the other is the fallback."
     )
     return text, rows
 

@@ -11,6 +11,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.images import MAX_BYTES, ImageError
 from bot.mailings import MailingService
@@ -89,12 +90,17 @@ class ContentSteps:
             return False
         check = await mailings.check_length(template, segment, has_image=has_image)
         if not check.ok:
+            excess = check.length - check.limit
             await message.answer(
-                _(
+                ngettext(
                     "The text is too long: for the guest with the longest name in the segment it "
                     "comes to {length} characters, and Telegram allows {limit}. "
-                    "Shorten it by {excess} characters and send it again."
-                ).format(length=check.length, limit=check.limit, excess=check.length - check.limit)
+                    "Shorten it by {excess} character and send it again.",
+                    "The text is too long: for the guest with the longest name in the segment it "
+                    "comes to {length} characters, and Telegram allows {limit}. "
+                    "Shorten it by {excess} characters and send it again.",
+                    excess,
+                ).format(length=check.length, limit=check.limit, excess=excess)
             )
             return False
         if check.may_be_empty and not has_image:

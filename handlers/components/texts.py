@@ -7,9 +7,11 @@ from datetime import date, datetime
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.images import MAX_ASPECT, MAX_BYTES, MAX_SIDES_SUM, MIN_SIDE, ImageError
 from bot.parsing import DateError, TimeError
 from bot.render import VARIABLES, TemplateError
+from bot.zones import zone_words as _zone_words
 from handlers.formatting import quote
 from storage.segments import Segment
 from storage.statuses import Channel, MailingStatus, ModeChoice
@@ -39,14 +41,20 @@ def channel_name(channel: str) -> str:
 def mode_name(mode: str) -> str:
     names: dict[str, str] = {
         ModeChoice.ALL: _("All selected channels"),
-        ModeChoice.PRIORITY_TELEGRAM: _("Priority: Telegram first"),
-        ModeChoice.PRIORITY_EMAIL: _("Priority: Email first"),
+        ModeChoice.PRIORITY_TELEGRAM: _("Telegram first, then Email"),
+        ModeChoice.PRIORITY_EMAIL: _("Email first, then Telegram"),
     }
     return names.get(mode, mode)
 
 
 def channels_text(channels: tuple[str, ...] | list[str]) -> str:
     return ", ".join(channel_name(c) for c in Channel if c in channels) or "—"
+
+
+def zone_words(settings: Settings) -> str:
+    """The configured time zone as people say it after a time: "по московскому времени",
+    "Moscow time", "по UTC+3" (shown wherever a time is, instead of "Europe/Moscow")."""
+    return _zone_words(settings.timezone)
 
 
 def day_text(day: date) -> str:

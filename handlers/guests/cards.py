@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.guests import GuestService
 from handlers import keyboards  # the module: see overview.py
-from handlers.formatting import card_text, quote
+from handlers.formatting import card_text, phone_text, quote
 from handlers.guests.callbacks import CardCb, GuestEmailCb
 from storage.audit import AuditLog
 from storage.guests import Guest
@@ -42,7 +42,9 @@ async def on_search_query(message: Message, guests: GuestService) -> None:
     kb = InlineKeyboardBuilder()
     for guest in found[:SEARCH_LIMIT]:
         label = " ".join(p for p in (guest.last_name, guest.first_name) if p) or "—"
-        kb.button(text=f"{label} · {guest.phone}", callback_data=CardCb(guest_id=guest.id))
+        kb.button(
+            text=f"{label} · {phone_text(guest.phone)}", callback_data=CardCb(guest_id=guest.id)
+        )
     kb.adjust(1)
     more = len(found) > SEARCH_LIMIT
     text = (

@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import FSInputFile, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.config import Settings
 from bot.guest_import import MAX_FILE_BYTES, ImportResult, TableError
@@ -64,11 +65,15 @@ async def on_document(
             return
         last_edit = time.monotonic()
         text = (
-            _("Importing “{name}”: {done} of {total} rows…").format(
-                name=quote(name), done=done, total=total
-            )
+            ngettext(
+                "Importing “{name}”: {done} of {total} row…",
+                "Importing “{name}”: {done} of {total} rows…",
+                total,
+            ).format(name=quote(name), done=done, total=total)
             if total
-            else _("Importing “{name}”: {done} rows…").format(name=quote(name), done=done)
+            else ngettext(
+                "Importing “{name}”: {done} row…", "Importing “{name}”: {done} rows…", done
+            ).format(name=quote(name), done=done)
         )
         await _show(status, text, replace=False)
 
@@ -110,7 +115,8 @@ async def _show(status: Message, text: str, *, replace: bool = True) -> None:
 
 
 async def _send_rejected(message: Message, result: ImportResult, tmp: Path, name: str) -> None:
-    path = tmp / f"rejected-{Path(name).stem[:60]}.xlsx"
+    # Named in the admin's language: "Строки для проверки — guests.xlsx".
+    path = tmp / _("Rows to check — {name}.xlsx").format(name=Path(name).stem[:60])
     await save_rejected(path, result)
     await message.answer_document(
         FSInputFile(path, filename=path.name),

@@ -10,6 +10,7 @@ from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, FSInputFile, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.config import Settings
 from bot.guest_import import MAX_FILE_BYTES
@@ -87,9 +88,11 @@ async def send_export(message: Message, guests: GuestService, bot: Bot, settings
         return
     await bot.send_chat_action(message.chat.id, "upload_document")
     with tempfile.TemporaryDirectory(dir=settings.data_dir) as tmp:
-        path = Path(tmp) / f"guests-{date.today():%Y-%m-%d}.xlsx"
-        await guests.export(path, export_headers())
+        path = Path(tmp) / _("Guests {day}.xlsx").format(day=f"{date.today():%d.%m.%Y}")
+        await guests.export(path, export_headers(), sheet_title=_("Guests"))
         await message.answer_document(
             FSInputFile(path, filename=path.name),
-            caption=_("Guest base: {total} guests.").format(total=counts.total),
+            caption=ngettext(
+                "Guest base: {total} guest.", "Guest base: {total} guests.", counts.total
+            ).format(total=counts.total),
         )

@@ -13,7 +13,7 @@ from bot.mailings import NOW, MailingService, MomentPassedError
 from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message
 from handlers.components.date_picker import DatePicker
-from handlers.components.texts import day_text, moment_text
+from handlers.components.texts import day_text, moment_text, zone_words
 from handlers.components.time_picker import TimePicker, button_time, passed_text, time_rows
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryCb
@@ -36,8 +36,8 @@ async def ask_time(
     await state.set_state(Reschedule.time)
     rows = [*time_rows(mailings, day), *cancel_only().inline_keyboard]
     await target.answer(
-        _("New time on {day}? Type it like 18:30 or choose below ({tz}).").format(
-            day=day_text(day), tz=mailings.settings.timezone
+        _("At what time on {day} ({tz})? Type it like 18:30 or choose below.").format(
+            day=day_text(day), tz=zone_words(mailings.settings)
         ),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
@@ -56,7 +56,7 @@ async def move_to(
     try:
         when = await mailings.reschedule(mailing_id, day, at)
     except MomentPassedError as passed:
-        tz = mailings.settings.timezone
+        tz = zone_words(mailings.settings)
         await target.answer(passed_text(at, day, passed.now, tz, now_offered=False))
         return False
     except (LookupError, ValueError):
@@ -70,7 +70,7 @@ async def move_to(
         _("The mailing starts now.")
         if at == NOW
         else _("The mailing is moved to {moment} ({tz}).").format(
-            moment=moment_text(mailings.local(when)), tz=mailings.settings.timezone
+            moment=moment_text(mailings.local(when)), tz=zone_words(mailings.settings)
         )
     )
     await target.answer(text)

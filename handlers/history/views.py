@@ -13,6 +13,7 @@ from handlers.components.texts import (
     moment_text,
     segment_title,
     status_name,
+    zone_words,
 )
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
@@ -69,8 +70,10 @@ async def card_text(mailing: Mailing, mailings: MailingService) -> str:
         _("<b>Mailing “{name}”</b>").format(name=quote(mailing.name)),
         _("Status: {status}").format(status=status_name(mailing.status)),
         _("When: {when}").format(
-            when=f"{moment_text(mailings.local(mailing.scheduled_at))} "
-            f"({mailings.settings.timezone})"
+            when=_("{moment} ({tz})").format(
+                moment=moment_text(mailings.local(mailing.scheduled_at)),
+                tz=zone_words(mailings.settings),
+            )
         ),
         _("Segment: {segment}").format(segment=segment_title(segment) if segment else "—"),
         _("Channels: {channels}").format(channels=channels),

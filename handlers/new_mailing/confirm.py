@@ -18,7 +18,7 @@ from bot.mailings import NOW, Draft, MailingService, MomentPassedError
 from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message
 from handlers.components.parts_preview import sample_recipient
-from handlers.components.texts import channels_text, moment_text, status_name
+from handlers.components.texts import channels_text, moment_text, status_name, zone_words
 from handlers.formatting import quote
 from handlers.keyboards import main_menu
 from handlers.new_mailing.callbacks import NmConfirmCb
@@ -151,7 +151,7 @@ async def _tell_created(
         text = _("✅ The mailing “{name}” is scheduled for {moment} ({tz}).").format(
             name=quote(mailing.name),
             moment=moment_text(mailings.local(mailing.scheduled_at)),
-            tz=mailings.settings.timezone,
+            tz=zone_words(mailings.settings),
         )
         text += "\n" + _("It can be cancelled or moved in /history until it starts.")
     await message.answer(text, reply_markup=main_menu())

@@ -19,7 +19,7 @@ from handlers.components import parts
 from handlers.components.calendar import calendar_rows
 from handlers.components.parts import PART_STEPS, MessageParts
 from handlers.components.states import PartsStates
-from handlers.components.texts import day_text, locale, segment_label
+from handlers.components.texts import day_text, locale, segment_label, zone_words
 from handlers.components.time_picker import time_rows
 from handlers.formatting import quote
 from handlers.new_mailing.callbacks import NavAction, NmNavCb, NmSegmentCb
@@ -149,12 +149,12 @@ async def _question(
         text = _("Step 3. Which day? Pick it in the calendar or type it like {example}.").format(
             example=day_text(mailings.today())
         )
-        text += "\n" + _("Times are in {tz}.").format(tz=mailings.settings.timezone)
+        text += "\n" + _("Times are {tz}.").format(tz=zone_words(mailings.settings))
         return text, calendar_rows(mailings.today(), locale())
     day = Draft.from_data(data).day
-    text = _(
-        "Step 4. At what time on {day}? Type it like 18:30 or choose below. Time zone: {tz}."
-    ).format(day=day_text(day) if day else "—", tz=mailings.settings.timezone)
+    text = _("Step 4. At what time on {day} ({tz})? Type it like 18:30 or choose below.").format(
+        day=day_text(day) if day else "—", tz=zone_words(mailings.settings)
+    )
     return text, time_rows(mailings, day)
 
 

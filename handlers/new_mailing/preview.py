@@ -7,6 +7,7 @@ import uuid
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.base import short
@@ -19,6 +20,7 @@ from handlers.components.texts import (
     mode_name,
     moment_text,
     segment_title,
+    zone_words,
 )
 from handlers.formatting import quote
 from handlers.new_mailing.callbacks import (
@@ -65,7 +67,7 @@ def summary_text(preview: Preview, mailings: MailingService) -> str:
         )
     when = (
         _("{moment} ({tz})").format(
-            moment=moment_text(preview.scheduled_at), tz=mailings.settings.timezone
+            moment=moment_text(preview.scheduled_at), tz=zone_words(mailings.settings)
         )
         if preview.scheduled_at
         else _("now, at confirmation")
@@ -76,9 +78,9 @@ def summary_text(preview: Preview, mailings: MailingService) -> str:
         _("<b>Preview of “{name}”</b>").format(name=quote(draft.name or "")),
         shown,
         "",
-        _("Segment: {segment} — {n} guests").format(
-            segment=segment_title(preview.segment), n=reach.total
-        ),
+        ngettext(
+            "Segment: {segment} — {n} guest", "Segment: {segment} — {n} guests", reach.total
+        ).format(segment=segment_title(preview.segment), n=reach.total),
         _("When: {when}").format(when=when),
         _("Channels: {channels}").format(channels=channels_text(draft.channels)),
     ]

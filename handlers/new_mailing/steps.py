@@ -13,7 +13,7 @@ from bot.mailings import NOW, Draft, MailingService, MomentPassedError
 from bot.validators import InputError, check_typed
 from handlers.components.common import retire
 from handlers.components.date_picker import DatePicker
-from handlers.components.texts import day_text, segment_title
+from handlers.components.texts import day_text, segment_title, zone_words
 from handlers.components.time_picker import TimePicker, passed_text
 from handlers.new_mailing.callbacks import NmSegmentCb
 from handlers.new_mailing.flow import NAME_MAX, go_next, nav_row
@@ -100,7 +100,7 @@ async def set_time(
     try:
         mailings.moment(day, at)
     except MomentPassedError as passed:
-        tz = mailings.settings.timezone
+        tz = zone_words(mailings.settings)
         await target.answer(passed_text(at, day, passed.now, tz, now_offered=True))
         return False
     await state.update_data(at=at)
