@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.delivery.limiter import RateLimiter
 
@@ -64,3 +65,20 @@ async def test_a_priority_call_on_an_idle_limiter_is_immediate_and_spaced_after(
     second = loop.time()
     assert first - start < 0.05
     assert second - first >= limiter.interval * 0.9
+
+
+async def test_a_stalled_event_loop_does_not_release_a_burst_over_the_window() -> None:
+    rate = 30
+    limiter = RateLimiter(rate)
+    grants: list[float] = []
+    stop = asyncio.Event()
+    workers = [asyncio.create_task(_hammer(limiter, grants, stop)) for _ in range(16)]
+    await asyncio.sleep(1.2)
+    # The loop stalls (a long synchronous call, on purpose): slots fall overdue.
+    time.sleep(0.3)  # noqa: ASYNC251
+    await asyncio.sleep(1.5)
+    stop.set()
+    await asyncio.gather(*workers)
+    # However the loop was held up, Telegram's window never sees more than the rate.
+    assert _busiest_second(grants) <= rate, sorted(grants)
+    assert len(grants) >= 2.9 * rate * 0.8  # and the stall cost only its own time

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class RateLimiter:
         self.pauses = 0
         self._inserts: list[float] = []  # slots handed to priority calls, in order
         self._inserts_base = 0  # how many were forgotten from the front
+        # The last grants, as Telegram counts them: at most `rate` in any window.
+        self.window = 1.0 + margin
+        self._recent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
 
     async def acquire(self, *, priority: bool = False) -> None:
         """Wait for a free slot (and out of any 429 pause); the slot is then used.
@@ -64,8 +68,16 @@ class RateLimiter:
                 # Each priority call put at or before our slot meanwhile moves us back one.
                 slot += self._moved(seen, slot) * self.interval
                 seen = self._inserts_base + len(self._inserts)
+            # After a stall of the event loop every overdue waiter wakes at once: the ones
+            # the window cannot take wait, so no burst lands on top of the next second.
+            while len(self._recent) == self._recent.maxlen:
+                wait = self._recent[0] + self.window - loop.time()
+                if wait <= EARLY:
+                    break
+                await asyncio.sleep(wait)
             # A 429 that arrived while we slept moves every send after the pause.
             if self._paused_until <= loop.time():
+                self._recent.append(loop.time())
                 return
 
     def _insert(self, earliest: float) -> float:
