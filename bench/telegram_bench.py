@@ -8,7 +8,7 @@
    database), same server, same run. The machine is shared and noisy, so the two
    alternate for several rounds (engine first in even rounds, the loop first in
    odd ones) and the table shows the median time of each; the target is on the
-   median of the per-round ratios: the engine should reach >= 95% of the loop.
+   median of the per-round ratios: the engine should reach >= 90% of the loop (the delivery engine issue's target).
    The engine's time runs from launch to the end of its run's task (writing the
    segment's rows and the admin's progress messages included); the bench awaits
    that task instead of polling the database, which would cost the engine's
@@ -229,7 +229,7 @@ def main() -> int:
         part, ratio = unlimited(
             script, args.guests or (300 if args.quick else 10_000), 1 if args.quick else 7
         )
-        ok &= ratio >= 0.95
+        ok &= ratio >= 0.90
         rows += part
     print_table("Telegram delivery", rows)
     print("targets met" if ok else "TARGETS MISSED")
