@@ -8,7 +8,7 @@
    database), same server, same run. The machine is shared and noisy, so the two
    alternate for several rounds (engine first in even rounds, the loop first in
    odd ones) and the table shows the median time of each; the target is on the
-   median of the per-round ratios: the engine should reach >= 90% of the loop (the delivery engine issue's target).
+   median of the per-round ratios: the engine should reach >= 90% of the loop.
    The engine's time runs from launch to the end of its run's task (writing the
    segment's rows and the admin's progress messages included); the bench awaits
    that task instead of polling the database, which would cost the engine's
