@@ -884,3 +884,63 @@ async def test_the_preview_tells_how_many_guests_have_no_name_and_what_they_get(
     await bot.say(ADMIN, "/cancel")
     await compose(bot, text="Our spring menu is here.")
     assert "without a name" not in bot.last_text(ADMIN)
+
+
+async def test_date_answers_stated_literally(date_step: RunningBot) -> None:
+    """Each typed date's fate is written here, not worked out by the parser under test."""
+    bot = date_step
+    today = datetime.now(bot.settings.tz).date()
+    answers = [
+        ("31.02.2027", "no such date"),
+        ("32.01.2027", "no such date"),
+        ("01.01.2020", "already passed"),
+        ((today + timedelta(days=400)).strftime("%d.%m.%Y"), "more than a year"),
+        ("next friday", "could not read"),
+        (tomorrow(bot), None),
+    ]
+    for text, refusal in answers:
+        await at_step(bot, "date", "time")
+        reply = (await bot.say(ADMIN, text)).plain_text or ""
+        if refusal is None:
+            assert await state(bot) == "NewMailing:time", text
+        else:
+            assert await state(bot) == "NewMailing:date", text
+            assert refusal in reply, (text, reply)
+
+
+async def test_time_answers_stated_literally(time_step: RunningBot) -> None:
+    """Each typed time's fate is written here, not worked out by the parser under test."""
+    bot = time_step
+    answers = [
+        ("25:00", "no such time"),
+        ("18:60", "no such time"),
+        ("half past six", "could not read"),
+        ("18:30", None),
+    ]
+    for text, refusal in answers:
+        await at_step(bot, "time", "channels")
+        reply = (await bot.say(ADMIN, text)).plain_text or ""
+        if refusal is None:
+            assert await state(bot) == "NewMailing:channels", text
+        else:
+            assert await state(bot) == "NewMailing:time", text
+            assert refusal in reply, (text, reply)
+
+
+async def test_name_answers_stated_literally(name_step: RunningBot) -> None:
+    """Each typed name's fate is written here, not worked out by the validator under test."""
+    bot = name_step
+    answers = [
+        ("\u200b\u200b", "no visible characters"),
+        ("Spring\x1bmenu", "U+001B"),
+        ("x" * 101, "the limit is 100"),
+        ("  Spring   menu  ", None),
+    ]
+    for text, refusal in answers:
+        await at_step(bot, "name", "segment")
+        reply = (await bot.say(ADMIN, text)).plain_text or ""
+        if refusal is None:
+            assert await state(bot) == "NewMailing:segment", text
+        else:
+            assert await state(bot) == "NewMailing:name", repr(text)
+            assert refusal in reply, (repr(text), reply)
