@@ -40,7 +40,7 @@ from storage.mailing_settings import (
 
 log = logging.getLogger(__name__)
 
-TEST_SUBJECT = "ProBonus Mailer: test email"
+TEST_SUBJECT = "Test email: checking the mailing settings"
 TEST_BODY = "This is a test email from ProBonus Mailer. Email mailings will go out this way."
 
 # Fields audited by name and value; the password is audited only as "changed".

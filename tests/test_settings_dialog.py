@@ -236,7 +236,7 @@ async def test_a_test_email_reaches_the_typed_address(
     assert "The test email to manager@example.com was sent" in answers[-1]
     [received] = server.received
     assert received.rcpt_tos == ["manager@example.com"]
-    assert received.message["Subject"] == "ProBonus Mailer: test email"
+    assert received.message["Subject"] == "Test email: checking the mailing settings"
 
 
 async def test_the_russian_admin_sees_the_success_in_russian(

@@ -274,7 +274,7 @@ def step_keyboard(step: FormStep, draft: SmtpDraft) -> InlineKeyboardMarkup:
         label = _("Keep {port}").format(port=draft.port) if on_port else _("⏭ Keep current")
         kb.row(_button(label, step, FormAction.SKIP))
     kb.row(
-        _button(_("⬅️ Back"), step, FormAction.BACK),
+        _button(_("« Back"), step, FormAction.BACK),
         _button(_("✖️ Cancel"), step, FormAction.CANCEL),
     )
     return kb.as_markup()
