@@ -113,7 +113,10 @@ async def send_test(
     status = await message.answer(_("⏳ Sending a test email to {to}…").format(to=escape(to)))
     email_on = await mailing_settings.email_enabled()
     result = await mailing_settings.send_test(
-        to, user_id, subject=_("Test email: checking the mailing settings"), body=_test_body(email_on)
+        to,
+        user_id,
+        subject=_("Test email: checking the mailing settings"),
+        body=_test_body(email_on),
     )
     if result.ok:
         await state.clear()
