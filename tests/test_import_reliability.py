@@ -130,7 +130,7 @@ async def test_in_russian_rows_read_naturally(db: Database, tmp_path: Path) -> N
     with i18n.context(), i18n.use_locale("ru"):
         summary = plain(import_summary(result, "g.csv"))
         assert "строки 4 и 6" in summary, summary
-        assert "1 строка с телефоном или картой другого человека" in summary
+        assert "1 строка не загружена: в ней телефон или карта другого человека" in summary
         one = plain(import_summary(type(result)("g.csv", duplicates=[(54, 2)]), "g.csv"))
         assert "строка 54" in one
         from aiogram.utils.i18n import gettext
@@ -187,7 +187,7 @@ async def test_in_russian_two_people_with_one_phone_end_up_in_the_file(
     texts = await bot.send_file(ADMIN, "база.xlsx", xlsx(rows))
     summary = next(t for t in texts if "Добавлено" in t)
     assert "Добавлено: 1" in summary, texts
-    assert "1 строка с телефоном или картой другого человека" in summary
+    assert "1 строка не загружена: в ней телефон или карта другого человека" in summary
     [doc] = bot.documents_to(ADMIN)
     rejected = read_xlsx(doc.files["document"][1])
     assert rejected[1][:2] == ["Смирнова", "Ольга"]
