@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Telegram's limits for a photo (DESIGN section 9).
+# Telegram's limits for a photo (Bot API: 10 MB, width + height <= 10000, ratio <= 20).
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDES_SUM = 10_000
 MAX_ASPECT = 20

@@ -1,4 +1,7 @@
-"""/new: the new-mailing conversation (DESIGN section 5), one module per group of steps."""
+"""/new: the new-mailing conversation, one module per group of steps.
+
+The steps and their order: docs/architecture.md, "A mailing's path".
+"""
 
 from __future__ import annotations
 

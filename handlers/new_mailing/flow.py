@@ -1,4 +1,5 @@
-"""The order of the steps (DESIGN section 5), which step comes next, and each step's question.
+"""The order of the steps, the next step and each step's question (docs/architecture.md,
+"A mailing's path").
 
 Steps 5-9 are the shared message parts (handlers/components/parts.py), run in this
 conversation's states through `NewMailingHost`.
