@@ -27,7 +27,6 @@ from bot.validators import (
     parse_sender_name,
     parse_username,
 )
-from handlers.components.parked import offer_parked
 from handlers.settings.callbacks import SmtpFormCb
 from handlers.settings.dialog import (
     ask,
@@ -44,7 +43,7 @@ from handlers.settings.dialog import (
 )
 from handlers.settings.failures import failure_fields, failure_reason, seconds_text
 from handlers.settings.states import ORDER, FormStep, SmtpForm, step_of_state
-from handlers.settings.views import failure_keyboard, show_overview
+from handlers.settings.views import failure_keyboard
 from storage.mailing_settings import SECURITY_MODES
 
 # The steps answered by typing, and how each typed value is checked.
@@ -318,13 +317,12 @@ async def _save(
     email_was_on = await mailing_settings.email_enabled()
     result = await mailing_settings.save_and_verify(draft, user_id)
     if result.ok:
-        await state.clear()
         text = "✅ " + _("Mailing settings saved and verified")
         if not email_was_on and await mailing_settings.email_enabled():
             text += "\n" + _("Email is on — mailings can go out by email.")
         await status.edit_text(text)
-        await show_overview(message, mailing_settings, settings)
-        await offer_parked(message, state)
+        # The dialog ends as every dialog does: the page, then a draft put aside, if any.
+        await end_dialog(message, state, mailing_settings, settings)
         return
     await state.update_data(single=None)
     reason = failure_reason(result, draft, mailing_settings.smtp_timeout)
