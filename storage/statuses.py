@@ -98,6 +98,13 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+class MailingKind(StrEnum):
+    """A one-off mailing, or one occurrence of a segment promotion."""
+
+    ONE_OFF = "one_off"
+    PROMOTION = "promotion"
+
+
 class SendMode(StrEnum):
     """How a two-channel mailing uses its channels (stored on the mailing)."""
 
