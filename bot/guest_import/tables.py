@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import threading
 import zipfile
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,29 +212,45 @@ class _Sheets:
 
 def _open_workbook(reader: ChildReader | _Sheets, kind: str) -> Table:
     """The first sheet with a phone column, read by calamine."""
-    try:
-        first_found: ColumnMap | None = None
+
+    def sheets() -> Iterator[tuple[Rows, Callable[[], int | None]]]:
         for count, rows in reader.sheets():
-            header = _header(rows)
-            if header is None:
-                continue
-            columns = ColumnMap.from_headers(header[1])
-            if "phone" not in columns.fields:
-                first_found = first_found or columns
-                continue
-            estimate = max(count - header[2], 0)
-            if estimate > MAX_ROWS:
-                raise TableError("too_many_rows", {"limit": MAX_ROWS})
-            return Table(kind, columns, header[0], rows, estimate, reader)
-        if first_found is None:
-            raise TableError("empty")
-        raise TableError("no_phone_column", {"columns": _names(first_found)})
+            yield rows, functools.partial(int, count)
+
+    try:
+        columns, header_row, rows, estimate = _phone_sheet(sheets())
+        return Table(kind, columns, header_row, rows, estimate, reader)
     except TableError:
         reader.close()
         raise
     except Exception as exc:
         reader.close()
         raise TableError("unreadable", {"detail": str(exc)}) from exc
+
+
+def _phone_sheet(
+    sheets: Iterator[tuple[Rows, Callable[[], int | None]]],
+) -> tuple[ColumnMap, int, Rows, int | None]:
+    """The first sheet whose header names a phone column: its columns, header row number,
+    rows (positioned after the header) and estimated data rows. `sheets` yields each
+    sheet's rows with a way to count its rows, asked only of the sheet chosen."""
+    first_found: ColumnMap | None = None
+    for rows, total in sheets:
+        header = _header(rows)
+        if header is None:
+            continue
+        columns = ColumnMap.from_headers(header[1])
+        if "phone" not in columns.fields:
+            first_found = first_found or columns
+            continue
+        counted = total()
+        estimate = None if counted is None else max(counted - header[2], 0)
+        if estimate is not None and estimate > MAX_ROWS:
+            raise TableError("too_many_rows", {"limit": MAX_ROWS})
+        return columns, header[0], rows, estimate
+    if first_found is None:
+        raise TableError("empty")
+    raise TableError("no_phone_column", {"columns": _names(first_found)})
 
 
 def _open_xlsx(path: Path) -> Table:
@@ -245,27 +262,18 @@ def _open_xlsx(path: Path) -> Table:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise TableError("unreadable", {"detail": str(exc)}) from exc
-    try:
-        first_found: ColumnMap | None = None
+
+    def sheets() -> Iterator[tuple[Rows, Callable[[], int | None]]]:
         for ws in wb.worksheets:
             ws.reset_dimensions()  # a wrong <dimension> would make openpyxl stop early
             rows = sheet_rows(wb, ws) or enumerate(ws.iter_rows(values_only=True), start=1)
-            header = _header(rows)
-            if header is None:
-                continue
-            columns = ColumnMap.from_headers(header[1])
-            if "phone" not in columns.fields:
-                first_found = first_found or columns
-                getattr(rows, "close", lambda: None)()
-                continue
-            total = _xlsx_data_rows(wb, ws)
-            estimate = None if total is None else max(total - header[2], 0)
-            if estimate is not None and estimate > MAX_ROWS:
-                raise TableError("too_many_rows", {"limit": MAX_ROWS})
-            return Table("xlsx", columns, header[0], rows, estimate, wb)
-        if first_found is None:
-            raise TableError("empty")
-        raise TableError("no_phone_column", {"columns": _names(first_found)})
+            yield rows, functools.partial(_xlsx_data_rows, wb, ws)
+            # Resumed only when that sheet was not the one: its reader is let go.
+            getattr(rows, "close", lambda: None)()
+
+    try:
+        columns, header_row, rows, estimate = _phone_sheet(sheets())
+        return Table("xlsx", columns, header_row, rows, estimate, wb)
     except TableError:
         wb.close()
         raise
