@@ -68,6 +68,13 @@ async def on_cancel(message: Message, state: FSMContext) -> None:
 
 
 async def on_cancel_button(query: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        # The dialog under this button has already ended (an import that finished, a
+        # dialog left by /cancel): say so, and take the button away.
+        await query.answer(_("There is nothing to cancel."))
+        if isinstance(query.message, Message) and query.message.reply_markup is not None:
+            await query.message.edit_reply_markup(reply_markup=None)
+        return
     await state.clear()
     await query.answer(_("Cancelled."))
     if isinstance(query.message, Message):

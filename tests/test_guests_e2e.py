@@ -188,6 +188,24 @@ async def test_import_from_the_guests_menu_and_cancel(bot: RunningBot) -> None:
     assert "nothing to cancel" in (reply.plain_text or "")
 
 
+async def test_an_import_that_finished_leaves_nothing_to_cancel(bot: RunningBot) -> None:
+    await bot.say(ADMIN, "/guests")
+    await bot.press(ADMIN, "Import")
+    cancel = bot.find_button(ADMIN, "Cancel")
+    chat = bot.api.messages[ADMIN]
+    prompt = max(m for m in chat if cancel in (data for _, data in chat[m].buttons()))
+    texts = await bot.send_file(ADMIN, "base.xlsx", xlsx(BASE))
+    assert any("Added:" in t for t in texts), texts
+    # The prompt's Cancel is gone once the import is done ...
+    assert bot.api.messages[ADMIN][prompt].buttons() == []
+    # ... and a Cancel pressed on it anyway (an old client) cancels nothing.
+    query_id = bot.api.press_forged(ADMIN, cancel, message_id=prompt)
+    answer = await bot.api.answer_of(query_id)
+    assert "nothing to cancel" in (answer.params.get("text") or ""), answer
+    await bot.settle()
+    assert not any("Cancelled" in t for t in bot.api.sent_texts(ADMIN))
+
+
 async def test_in_russian_the_rejected_rows_and_repeats_are_explained_in_russian(
     start_bot: BotFactory,
 ) -> None:

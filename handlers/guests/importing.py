@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -94,7 +95,7 @@ async def on_document(
             )
             await _show(status, stopped.format(name=quote(name)))
             raise
-        await state.clear()
+        await _end_import_step(state, bot, message.chat.id)
         # The guests are written: the summary and the file must both reach the admin,
         # whatever happens to one of them.
         try:
@@ -102,6 +103,15 @@ async def on_document(
         finally:
             if result.rejected or result.dropped:
                 await _send_rejected(message, result, Path(tmp), name)
+
+
+async def _end_import_step(state: FSMContext, bot: Bot, chat_id: int) -> None:
+    """The import step is over: its prompt's Cancel button goes (it has nothing to cancel)."""
+    prompt_id = (await state.get_data()).get("import_prompt_id")
+    await state.clear()
+    if isinstance(prompt_id, int):
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=prompt_id)
 
 
 async def _show(status: Message, text: str, *, replace: bool = True) -> None:

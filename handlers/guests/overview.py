@@ -60,7 +60,7 @@ async def on_import(query: CallbackQuery, state: FSMContext) -> None:
     if not isinstance(query.message, Message):
         return
     await state.set_state(GuestsForm.import_file)
-    await query.message.answer(
+    prompt = await query.message.answer(
         _(
             "Send the guest table as an .xlsx, .xls, .ods or .csv file (up to {size} MB).\n"
             "The first row holds the headers, in Russian or English, in any order; "
@@ -71,6 +71,7 @@ async def on_import(query: CallbackQuery, state: FSMContext) -> None:
         ).format(size=MAX_FILE_BYTES // (1024 * 1024)),
         reply_markup=keyboards.cancel_only(),
     )
+    await state.update_data(import_prompt_id=prompt.message_id)
 
 
 async def on_export(
