@@ -227,3 +227,30 @@ async def test_settings_opened_mid_draft_keep_the_draft_for_when_email_is_on(
     assert "Which channels?" in bot.last_text(ADMIN)
     buttons = [text for text, _ in bot.api.last_message(ADMIN).buttons()]
     assert not any("unavailable" in b for b in buttons), buttons
+
+
+async def test_answered_form_questions_show_the_answer_and_keep_no_buttons(
+    admin_bot: RunningBot, server: RunningServer
+) -> None:
+    bot = admin_bot
+    await say(bot, "/settings")
+    await press(bot, "SMTP server")
+    host_question = bot.api.last_message(ADMIN).message_id
+    await say(bot, "smtp..bad")  # refused: the question is asked again below the reason
+    refused_question = bot.api.last_message(ADMIN).message_id
+    assert refused_question != host_question
+    await say(bot, HOST)
+    await press(bot, "STARTTLS")
+    await say(bot, str(server.port))
+    chat = bot.api.messages[ADMIN]
+    # Only the newest question has buttons; an answered one shows its answer, not
+    # "Current: not set".
+    assert chat[host_question].buttons() == []
+    answered = chat[refused_question]
+    assert answered.buttons() == [] and f"✅ {HOST}" in (answered.plain_text or "")
+    assert "Current: not set" not in (answered.plain_text or "")
+    live = [m for m in chat.values() if m.buttons()]
+    assert [m.message_id for m in live][-1] == bot.api.last_message(ADMIN).message_id
+    assert all("SMTP server, step" not in (m.plain_text or "") for m in live[:-1]), [
+        m.plain_text for m in live
+    ]

@@ -110,11 +110,38 @@ async def ask(
     target: Message, state: FSMContext, step: FormStep, draft: SmtpDraft, error: str | None = None
 ) -> None:
     """Enter a step and ask its question; a refusal reason goes first when there is one."""
+    await _close_question(target, state, step, draft)
     await state.set_state(STATE_OF_STEP[step])
     text = step_prompt(step, draft)
     if error:
         text = f"❗ {error}\n\n{text}"
-    await target.answer(text, reply_markup=step_keyboard(step, draft))
+    sent = await target.answer(text, reply_markup=step_keyboard(step, draft))
+    await state.update_data(question={"id": sent.message_id, "step": step.value})
+
+
+async def _close_question(
+    target: Message, state: FSMContext, step: FormStep, draft: SmtpDraft
+) -> None:
+    """The question asked before `step` leaves the chat's live part: answered (the dialog
+    moved on), it shows the answer instead of "Current: …"; asked again or left by Back, it
+    loses its buttons (only the newest question has live ones)."""
+    question = (await state.get_data()).get("question")
+    if not isinstance(question, dict) or target.bot is None:
+        return
+    await state.update_data(question=None)
+    asked = next((s for s in (*ORDER, FormStep.CONFIRM) if s.value == question.get("step")), None)
+    chat_id, message_id = target.chat.id, question.get("id")
+    if asked is None or not isinstance(message_id, int):
+        return
+    moved_on = asked is not FormStep.CONFIRM and (
+        step is FormStep.CONFIRM or ORDER.index(step) > ORDER.index(asked)
+    )
+    with contextlib.suppress(TelegramBadRequest):
+        if moved_on:
+            text = step_prompt(asked, draft, answered=True)
+            await target.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        else:
+            await target.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
 
 
 # ------------------------------------------------------------------ dialog buttons

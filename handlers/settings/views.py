@@ -189,8 +189,9 @@ def _current(step: FormStep, draft: SmtpDraft) -> str | None:
     return None if value is None else escape(str(value))
 
 
-def step_prompt(step: FormStep, draft: SmtpDraft) -> str:
-    """The question of one step of the SMTP dialog, with the value kept by Skip."""
+def step_prompt(step: FormStep, draft: SmtpDraft, *, answered: bool = False) -> str:
+    """The question of one step of the SMTP dialog, with the value kept by Skip; once
+    `answered`, with the answer instead (the question stays in the chat as a record)."""
     if step is FormStep.CONFIRM:
         lines = [_("<b>Check the new SMTP settings</b>"), *smtp_lines(draft), ""]
         lines.append(
@@ -233,7 +234,12 @@ def step_prompt(step: FormStep, draft: SmtpDraft) -> str:
         ),
     }
     current = _current(step, draft)
-    now = _("Current: {value}").format(value=current) if current else _("Current: not set")
+    if answered:
+        now = "✅ " + (current or "—")
+    elif current:
+        now = _("Current: {value}").format(value=current)
+    else:
+        now = _("Current: not set")
     return f"{head}\n{questions[step]}\n\n{now}"
 
 
