@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 
@@ -29,3 +32,56 @@ async def show_in_place(
     except TelegramBadRequest as exc:
         if "message is not modified" not in exc.message:
             raise
+
+
+# A conversation's current question (docs/architecture.md, "Conversations and shared
+# components"): its message id and text, kept in the FSM data so that once it is answered it
+# can show the answer and lose its buttons — only the newest question in the chat is live.
+QUESTION_KEY = "question"
+
+
+async def remember_question(state: FSMContext, message: Message, text: str) -> None:
+    """The question just sent (or edited in place) is the conversation's live one."""
+    await state.update_data({QUESTION_KEY: {"id": message.message_id, "text": text}})
+
+
+async def live_question(state: FSMContext) -> int | None:
+    """The message id of the conversation's live question, if it is known."""
+    question = (await state.get_data()).get(QUESTION_KEY)
+    found = question.get("id") if isinstance(question, dict) else None
+    return found if isinstance(found, int) else None
+
+
+async def close_question(target: Message, state: FSMContext, answer: str | None = None) -> bool:
+    """The live question is done: with `answer`, it is edited to show it after a ✅; without,
+    it only loses its buttons. False when no question is known (or it cannot be edited)."""
+    question = (await state.get_data()).get(QUESTION_KEY)
+    if not isinstance(question, dict) or target.bot is None:
+        return False
+    await state.update_data({QUESTION_KEY: None})
+    message_id, text = question.get("id"), question.get("text")
+    if not isinstance(message_id, int):
+        return False
+    try:
+        if answer is not None and isinstance(text, str):
+            await target.bot.edit_message_text(
+                f"{text}\n\n✅ {answer}", chat_id=target.chat.id, message_id=message_id
+            )
+        else:
+            await target.bot.edit_message_reply_markup(
+                chat_id=target.chat.id, message_id=message_id
+            )
+    except TelegramBadRequest as exc:
+        return "message is not modified" in exc.message
+    return True
+
+
+async def answered(target: Message, state: FSMContext, answer: str) -> None:
+    """A step's answer, shown on its question (no echo message of its own); sent as a message
+    only when the question is not known (a conversation that does not track its questions)."""
+    if await close_question(target, state, answer):
+        return
+    if target.reply_markup is not None and target.from_user is not None and target.from_user.is_bot:
+        with contextlib.suppress(TelegramBadRequest):
+            await target.edit_reply_markup(reply_markup=None)
+    await target.answer(answer)

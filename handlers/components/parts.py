@@ -86,10 +86,15 @@ class MessageParts:
         m.register(self.content.on_image, s.image, F.document)  # Pillow decides what it is
         m.register(self.content.on_image_other, s.image)
 
+    @staticmethod
+    def shows_current(step: str, data: dict[str, Any]) -> bool:
+        """Whether `show_current` sends something before the step's question."""
+        return step == "text" and bool(data.get("text_html"))
+
     async def show_current(self, target: Message, step: str, data: dict[str, Any]) -> None:
         """Before a new text is asked for, the current one as a message of its own, to copy
         and change (an empty prompt would make the admin retype it from memory)."""
-        if step == "text" and data.get("text_html"):
+        if self.shows_current(step, data):
             await target.answer(_("The current text is below: copy it, change it, send it back."))
             await target.answer(data["text_html"])
 

@@ -12,7 +12,7 @@ from bot.mailings import MailingService
 from bot.render import TemplateError, check_template
 from bot.validators import InputError, check_typed
 from handlers.components.callbacks import ChannelAction, NmChannelCb, NmModeCb
-from handlers.components.common import query_message, retire
+from handlers.components.common import answered, query_message
 from handlers.components.states import PartsHost
 from handlers.components.texts import channel_name, channels_text, mode_name, template_error_text
 from handlers.formatting import quote
@@ -112,22 +112,27 @@ class ChannelSteps:
             )
             await query.answer(note, show_alert=True)
             return
-        message = await retire(query)
+        await query.answer()
+        message = query_message(query)
         if message is None:
             return
         await state.update_data(channels=usable)
-        await message.answer(_("Channels: {channels}").format(channels=channels_text(usable)))
+        channels = channels_text(usable)
+        await answered(message, state, _("Channels: {channels}").format(channels=channels))
         await self.host.go_next(message, state, "channels", mailings)
 
     async def on_mode(
         self, query: CallbackQuery, callback_data: NmModeCb, state: FSMContext,
         mailings: MailingService,
     ) -> None:  # fmt: skip
-        message = await retire(query)
+        await query.answer()
+        message = query_message(query)
         if message is None:
             return
         await state.update_data(mode=callback_data.mode.value)
-        await message.answer(_("Send mode: {mode}").format(mode=mode_name(callback_data.mode)))
+        await answered(
+            message, state, _("Send mode: {mode}").format(mode=mode_name(callback_data.mode))
+        )
         await self.host.go_next(message, state, "mode", mailings)
 
     async def on_subject(
@@ -161,5 +166,5 @@ class ChannelSteps:
             await message.answer(template_error_text(error))
             return
         await state.update_data(subject=subject)
-        await message.answer(_("Subject: {subject}").format(subject=quote(subject)))
+        await answered(message, state, _("Subject: {subject}").format(subject=quote(subject)))
         await self.host.go_next(message, state, "subject", mailings)

@@ -17,7 +17,7 @@ from bot.images import MAX_BYTES, ImageError
 from bot.mailings import MailingService
 from bot.render import TELEGRAM_CAPTION_LIMIT, TemplateError, check_template
 from bot.validators import InputError, check_typed
-from handlers.components.common import query_message
+from handlers.components.common import answered, query_message
 from handlers.components.states import PartsHost
 from handlers.components.texts import image_error_text, template_error_text
 
@@ -115,7 +115,7 @@ class ContentSteps:
         note = _("Text saved.")
         if check.split:
             note += " " + split_note()
-        await message.answer(note)
+        await answered(message, state, note)
         return True
 
     async def on_text_skip(
@@ -188,7 +188,7 @@ class ContentSteps:
             check = await mailings.check_length(draft["text_html"], segment, has_image=True)
             if check.split:
                 note += " " + split_note()
-        await message.answer(note)
+        await answered(message, state, note)
         await self.host.go_next(message, state, "image", mailings)
 
     async def on_image_skip(
@@ -232,7 +232,7 @@ class ContentSteps:
             if step == "text"
             else _("No image: the mailing will be the text alone.")
         )
-        await message.answer(note)
+        await answered(message, state, note)
         await self.host.go_next(message, state, step, mailings)
 
     async def on_image_other(self, message: Message, state: FSMContext) -> None:

@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.mailings import MailingService
-from handlers.components.common import query_message, retire
+from handlers.components.common import query_message
 from handlers.components.parked import unpark
 from handlers.formatting import quote
 from handlers.keyboards import main_menu
@@ -114,9 +114,10 @@ async def on_back(query: CallbackQuery, state: FSMContext, mailings: MailingServ
     if target is None:
         await query.answer(_("This is the first step."), show_alert=True)
         return
-    message = await retire(query)
+    await query.answer()
+    message = query_message(query)
     if message is not None:
-        await show_step(message, state, target, mailings)
+        await show_step(message, state, target, mailings, in_place=message)
 
 
 async def on_cancel_command(message: Message, state: FSMContext) -> None:

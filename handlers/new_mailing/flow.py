@@ -7,8 +7,10 @@ conversation's states through `NewMailingHost`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -18,6 +20,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.mailings import Draft, MailingService
 from handlers.components import parts
 from handlers.components.calendar import calendar_rows
+from handlers.components.common import close_question, live_question, remember_question
 from handlers.components.parts import PART_STEPS, MessageParts
 from handlers.components.states import PartsStates
 from handlers.components.texts import day_text, locale, segment_label, zone_words
@@ -103,23 +106,45 @@ def nav_row(step: str, data: dict[str, Any], *, skip: bool = False) -> list[Inli
 
 
 async def show_step(
-    target: Message, state: FSMContext, step: str, mailings: MailingService
+    target: Message,
+    state: FSMContext,
+    step: str,
+    mailings: MailingService,
+    *,
+    in_place: Message | None = None,
 ) -> None:
-    """Ask the step's question with its buttons and move the conversation there."""
+    """Ask the step's question with its buttons and move the conversation there. With
+    `in_place` (Back pressed on the live question), that message becomes the new question
+    instead of a new one being sent, when nothing has to come between."""
     if step == "preview":
         from handlers.new_mailing.preview import show_preview
 
+        await close_question(target, state)
         await show_preview(target, state, mailings)
         return
     await state.set_state(state_of(step))
     data = await state.get_data()
+    replace = in_place is not None and in_place.message_id == await live_question(state)
     if step in PART_STEPS:
+        replace = replace and not PARTS.shows_current(step, data)
+        if not replace:
+            await close_question(target, state)
         await PARTS.show_current(target, step, data)
         text, rows = await PARTS.question(step, data, mailings)
     else:
+        if not replace:
+            await close_question(target, state)
         text, rows = await _question(step, data, mailings)
     rows.append(nav_row(step, data, skip=parts.may_skip(step, data)))
-    await target.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    markup = InlineKeyboardMarkup(inline_keyboard=rows)
+    if replace and in_place is not None:
+        with contextlib.suppress(TelegramBadRequest):
+            await in_place.edit_text(text, reply_markup=markup)
+            await remember_question(state, in_place, text)
+            return
+        await close_question(target, state)
+    sent = await target.answer(text, reply_markup=markup)
+    await remember_question(state, sent, text)
 
 
 async def _question(

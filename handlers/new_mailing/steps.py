@@ -11,10 +11,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import NOW, Draft, MailingService, MomentPassedError
 from bot.validators import InputError, check_typed
-from handlers.components.common import retire
+from handlers.components.common import answered, query_message
 from handlers.components.date_picker import DatePicker
 from handlers.components.texts import day_text, segment_title, zone_words
 from handlers.components.time_picker import TimePicker, passed_text
+from handlers.formatting import quote
 from handlers.new_mailing.callbacks import NmSegmentCb
 from handlers.new_mailing.flow import NAME_MAX, go_next, nav_row
 
@@ -44,6 +45,7 @@ async def on_name(message: Message, state: FSMContext, mailings: MailingService)
         )
         return
     await state.update_data(name=name)
+    await answered(message, state, quote(name))
     await go_next(message, state, "name", mailings)
 
 
@@ -54,10 +56,11 @@ async def on_segment(
     if segment is None:
         await query.answer(_("This segment no longer exists. Choose another."), show_alert=True)
         return
-    message = await retire(query)
+    await query.answer()
+    message = query_message(query)
     if message is None:
         return
-    await message.answer(_("Segment: {name}").format(name=segment_title(segment)))
+    await answered(message, state, _("Segment: {name}").format(name=segment_title(segment)))
     await state.update_data(segment_id=segment.id)
     await go_next(message, state, "segment", mailings)
 
@@ -77,7 +80,7 @@ async def set_day(
         except MomentPassedError:
             update["at"] = None
     await state.update_data(**update)
-    await target.answer(_("Date: {day}").format(day=day_text(day)))
+    await answered(target, state, _("Date: {day}").format(day=day_text(day)))
     await go_next(target, state, "date", mailings)
 
 
@@ -105,7 +108,7 @@ async def set_time(
         return False
     await state.update_data(at=at)
     shown = _("now (at confirmation)") if at == NOW else at
-    await target.answer(_("Time: {time}").format(time=shown))
+    await answered(target, state, _("Time: {time}").format(time=shown))
     await go_next(target, state, "time", mailings)
     return True
 
