@@ -182,5 +182,3 @@ def groups_sql(groups: Sequence[Group], today: date) -> tuple[str, list[Any]]:
             params.extend(values)
         ors.append("(" + " AND ".join(ands) + ")")
     return " OR ".join(ors), params
-
-

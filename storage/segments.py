@@ -60,6 +60,7 @@ class Segment:
     is_builtin: bool
     created_at: datetime
     problem: str | None = None  # why the stored conditions could not be read
+    deleted: bool = False  # kept for past mailings' history only
 
     @property
     def is_all_guests(self) -> bool:
@@ -139,6 +140,7 @@ class SegmentRepository:
             is_builtin=bool(row["is_builtin"]),
             created_at=datetime.fromisoformat(row["created_at"]),
             problem=problem,
+            deleted=row["deleted_at"] is not None,
         )
 
     async def list(self) -> list[Segment]:
