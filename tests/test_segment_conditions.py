@@ -124,9 +124,10 @@ async def test_recent_mailing_is_a_sent_delivery_in_the_window(db: Database) -> 
 
 
 async def test_version_1_flat_list_reads_as_one_group(db: Database) -> None:
-    flat = [{"field": "balance", "op": ">", "value": "100"}, {"field": "telegram", "op": "present"}]
+    flat = [{"field": "balance", "op": ">", "value": "10"}, {"field": "telegram", "op": "present"}]
     await db.execute(
-        "INSERT INTO segments (name, conditions, created_at) VALUES ('old', ?, '2020-01-01T00:00:00+00:00')",
+        "INSERT INTO segments (name, conditions, created_at) "
+        "VALUES ('old', ?, '2020-01-01T00:00:00+00:00')",
         (json.dumps(flat),),
     )
     [old] = [s for s in await SegmentRepository(db).list() if s.name == "old"]
@@ -147,7 +148,8 @@ async def test_unreadable_conditions_are_reported_and_match_nobody(
     db: Database, stored: str
 ) -> None:
     await db.execute(
-        "INSERT INTO segments (name, conditions, created_at) VALUES ('bad', ?, '2020-01-01T00:00:00+00:00')",
+        "INSERT INTO segments (name, conditions, created_at) "
+        "VALUES ('bad', ?, '2020-01-01T00:00:00+00:00')",
         (stored,),
     )
     repo = SegmentRepository(db)
