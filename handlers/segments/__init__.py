@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 
 from handlers.filters import ButtonMessage, admin_router
 from handlers.segments import builder, manage
@@ -54,7 +54,7 @@ def create_router() -> Router:
     )
     c.register(
         builder.on_back, BuildCb.filter(F.action == BuildAction.BACK), ButtonMessage(),
-        S.field, S.op, S.value, S.missing,
+        StateFilter(S.field, S.op, S.value, S.missing),
     )  # fmt: skip
     c.register(builder.on_field, FieldCb.filter(), ButtonMessage(), S.field)
     c.register(builder.on_op, OpCb.filter(), ButtonMessage(), S.op)
@@ -68,5 +68,5 @@ def create_router() -> Router:
     m.register(manage.on_name, S.name, F.text)
     m.register(manage.on_renamed, S.rename, F.text)
     m.register(builder.on_value_text, S.value, F.text)
-    m.register(builder.on_buttons_only, *[s for s in steps])
+    m.register(builder.on_buttons_only, StateFilter(*steps))
     return router
