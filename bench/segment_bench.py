@@ -48,11 +48,16 @@ async def generate(db: Database, count: int) -> None:
             born = date(1950, 1, 1) + timedelta(days=rnd.randint(0, 20_000))
             visit = date(2026, 1, 1) - timedelta(days=rnd.randint(0, 900))
             visits = rnd.randint(0, 40)
-            rows.append((f"+7{9_000_000_000 + i}", rnd.choice(("male", "female", None)),
-                         born.isoformat(), rnd.randint(0, 500_000), rnd.choice(("VIP", "Gold", None)),
-                         visit.isoformat() if rnd.random() < 0.8 else None, visits,
-                         visits * rnd.randint(20_000, 150_000), "active" if rnd.random() < 0.7 else "none",
-                         now, now))  # fmt: skip
+            sex = rnd.choice(("male", "female", None))
+            group = rnd.choice(("VIP", "Gold", None))
+            last = visit.isoformat() if rnd.random() < 0.8 else None
+            spent = visits * rnd.randint(20_000, 150_000)
+            email = "active" if rnd.random() < 0.7 else "none"
+            balance = rnd.randint(0, 500_000)
+            phone = f"+7{9_000_000_000 + i}"
+            rows.append(
+                (phone, sex, born.isoformat(), balance, group, last, visits, spent, email, now, now)
+            )
         await db.executemany(
             "INSERT INTO guests (phone, sex, birthday, balance_cents, account_group, "
             "last_visit_at, visits_count, total_spent_cents, email_status, email, search_text, "
@@ -77,12 +82,11 @@ async def main() -> None:
         await migrate(db.conn)
         started = time.perf_counter()
         await generate(db, count)
-        print(f"guests: {count:,}  generated in {time.perf_counter() - started:.1f} s")
+        print(f"guests: {count:,}, generated in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         total = await db.fetchval("SELECT count(*) FROM guests")
-        print(
-            f"{'SELECT count(*) FROM guests':32} {time.perf_counter() - started:7.3f} s  {total:>9,}"
-        )
+        took = time.perf_counter() - started
+        print(f"{'SELECT count(*) FROM guests':32} {took:7.3f} s  {total:>9,}")
         repo = SegmentRepository(db)
         today = date(2026, 1, 1)
         for name, condition in KINDS.items():
