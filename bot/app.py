@@ -25,6 +25,7 @@ from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
+from bot.segments import SegmentService
 from bot.services import Services
 from bot.startup import check_token, set_menus_if_possible
 from bot.telegram_session import install as install_budget
@@ -119,6 +120,7 @@ async def create_app(settings: Settings) -> Application:
             unsubscribe_tokens=UnsubscribeTokens.from_secret_box(secret_box),
             engine=engine,
             scheduler=MailingScheduler(db, engine, settings),
+            segments=SegmentService(db, settings),
         )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),

@@ -16,6 +16,7 @@ from bot.guests import GuestService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
+from bot.segments import SegmentService
 from bot.unsubscribe import UnsubscribeTokens
 from storage.audit import AuditLog
 from storage.prefs import AdminPrefsRepository
@@ -34,6 +35,7 @@ class Services:
     unsubscribe_tokens: UnsubscribeTokens
     engine: DeliveryEngine
     scheduler: MailingScheduler
+    segments: SegmentService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""

@@ -19,6 +19,7 @@ def get_routers() -> list[Router]:
         mailing_run,
         menu,
         new_mailing,
+        segments,
         settings,
         subscriber,
     )
@@ -33,6 +34,7 @@ def get_routers() -> list[Router]:
         mailing_run.create_router(),
         guests.create_router(),
         settings.create_router(),
+        segments.create_router(),
         admin_fallback.create_router(),
         subscriber.create_router(),
     ]

@@ -37,6 +37,7 @@ def help_text() -> str:
         "<b>What I can do</b>\n"
         "/new — compose a mailing: segment, date and time, channels, text, image\n"
         "/history — scheduled and sent mailings, their journals, XLSX reports\n"
+        "/segments — segments of guests: conditions, live counts\n"
         "/guests — the guest base: import a table (.xlsx, .xls, .ods or .csv), search, "
         "open an account card, export to XLSX\n"
         "/settings — mailing channels and your SMTP server\n"

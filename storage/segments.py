@@ -1,137 +1,53 @@
 """Segments: saved conditions over the guest base, and their guests as SQL.
 
-`segments.conditions` is a JSON list of conditions, all of which must hold
-(an empty list: every guest). Each condition is `{"field", "op", "value"}`:
-
-| field         | op                                   | value                                 |
-|---------------|--------------------------------------|---------------------------------------|
-| `balance`     | `=` `!=` `<` `<=` `>` `>=`           | roubles, number or "1234.50"          |
-| `total_spent` | `=` `!=` `<` `<=` `>` `>=`           | roubles, number or "1234.50"          |
-| `visits`      | `=` `!=` `<` `<=` `>` `>=`           | integer                               |
-| `birthday`    | `within_days`                        | 0..366: birthday from today to +N days|
-| `birthday`    | `month`                              | 1..12                                 |
-| `last_visit`  | `within_days` / `older_than_days`    | days (older_than includes "never")    |
-| `tags`        | `any` / `all` / `none`               | list of tags                          |
-| `group`       | `=` / `!=`                           | account group                         |
-| `sex`         | `=`                                  | "male" / "female"                     |
-| `telegram`    | `present` / `absent`                 | — (reachable by Telegram or not)      |
-| `email`       | `present` / `absent`                 | — (reachable by email or not)         |
-
-`where_clause` turns a segment into a WHERE fragment over the table `guests`
-(written unaliased, columns qualified) with its parameters, so the delivery
-engine can stream recipients: `SELECT ... FROM guests WHERE {sql} AND guests.id > ?`.
-Dates are compared with `today`, which the caller gives in TIMEZONE.
+The condition language and its JSON live in storage/segment_conditions.py, the
+compilation to SQL in storage/segment_sql.py. `where_clause` turns a segment into
+a WHERE fragment over the table `guests` (unaliased, columns qualified) with its
+parameters, so the delivery engine can stream recipients:
+`SELECT ... FROM guests WHERE {sql} AND guests.id > ?`.
+A segment whose stored conditions cannot be read (an unknown version, a field
+this release does not know) keeps its `problem` and matches no guest: its pages
+say why instead of failing, and no mailing reaches guests it did not mean.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
 from typing import Any
 
 from storage.db import Database
 from storage.guests import COLUMNS, Guest
+from storage.segment_conditions import (
+    Condition,
+    ConditionError,
+    Group,
+    dump_groups,
+    parse_condition,
+    parse_conditions,
+)
+from storage.segment_sql import EMAIL_REACHABLE, TELEGRAM_REACHABLE, groups_sql
+from storage.statuses import MailingStatus
 
 ALL_GUESTS_ID = 1
-TELEGRAM_REACHABLE = "(guests.tg_status = 'active' AND guests.tg_chat_id IS NOT NULL)"
-EMAIL_REACHABLE = "(guests.email IS NOT NULL AND guests.email_status = 'active')"
 _SELECT_GUEST = f"SELECT {', '.join('guests.' + c for c in COLUMNS)} FROM guests"
-_COMPARE = ("=", "!=", "<", "<=", ">", ">=")
-_NUMERIC = {
-    "balance": "balance_cents",
-    "total_spent": "total_spent_cents",
-    "visits": "visits_count",
-}
-_OPS: dict[str, tuple[str, ...]] = {
-    "balance": _COMPARE,
-    "total_spent": _COMPARE,
-    "visits": _COMPARE,
-    "birthday": ("within_days", "month"),
-    "last_visit": ("within_days", "older_than_days"),
-    "tags": ("any", "all", "none"),
-    "group": ("=", "!="),
-    "sex": ("=",),
-    "telegram": ("present", "absent"),
-    "email": ("present", "absent"),
-}
+
+__all__ = [
+    "ALL_GUESTS_ID",
+    "Condition",
+    "ConditionError",
+    "Group",
+    "Segment",
+    "SegmentRepository",
+    "parse_condition",
+    "parse_conditions",
+    "where_clause",
+]
 
 
-class ConditionError(ValueError):
-    """A stored or proposed condition the segment language does not know."""
-
-
-@dataclass(frozen=True)
-class Condition:
-    field: str
-    op: str
-    value: Any = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "op": self.op, "value": self.value}
-
-
-def _int(value: Any, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConditionError(f"{what}: expected a whole number, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConditionError(f"{what}: expected a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConditionError(f"{what}: {number} is outside {low}..{high}")
-    return number
-
-
-def _cents(value: Any, what: str) -> int:
-    try:
-        amount = Decimal(str(value).replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        raise ConditionError(f"{what}: expected an amount, got {value!r}") from None
-    if not amount.is_finite():
-        raise ConditionError(f"{what}: expected an amount, got {value!r}")
-    return int((amount * 100).to_integral_value())
-
-
-def parse_condition(raw: Any) -> Condition:
-    """One condition from JSON, checked; ConditionError says what is wrong."""
-    if not isinstance(raw, dict):
-        raise ConditionError(f"a condition must be an object, got {raw!r}")
-    field, op, value = raw.get("field"), raw.get("op"), raw.get("value")
-    if field not in _OPS:
-        raise ConditionError(f"unknown field {field!r}")
-    if op not in _OPS[field]:
-        raise ConditionError(f"{field}: unknown operator {op!r}")
-    what = f"{field} {op}"
-    if field in ("balance", "total_spent"):
-        _cents(value, what)
-    elif field == "visits":
-        _int(value, 0, 10**9, what)
-    elif field == "birthday":
-        _int(value, 0, 366, what) if op == "within_days" else _int(value, 1, 12, what)
-    elif field == "last_visit":
-        _int(value, 0, 100_000, what)
-    elif field == "tags":
-        if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
-            raise ConditionError(f"{what}: expected a list of tags")
-    elif field == "group" and not isinstance(value, str):
-        raise ConditionError(f"{what}: expected a group name")
-    elif field == "sex" and value not in ("male", "female"):
-        raise ConditionError(f"{what}: expected male or female")
-    return Condition(str(field), str(op), value)
-
-
-def parse_conditions(text: str) -> tuple[Condition, ...]:
-    """A segment's conditions column as checked Conditions."""
-    try:
-        raw = json.loads(text or "[]")
-    except ValueError:
-        raise ConditionError("conditions are not valid JSON") from None
-    if not isinstance(raw, list):
-        raise ConditionError("conditions must be a JSON list")
-    return tuple(parse_condition(item) for item in raw)
+class SegmentNameTaken(ValueError):
+    """Another segment already has this name."""
 
 
 @dataclass(frozen=True)
@@ -140,9 +56,11 @@ class Segment:
 
     id: int
     name: str
-    conditions: tuple[Condition, ...]
+    groups: tuple[Group, ...]
     is_builtin: bool
     created_at: datetime
+    problem: str | None = None  # why the stored conditions could not be read
+    deleted: bool = False  # kept for past mailings' history only
 
     @property
     def is_all_guests(self) -> bool:
@@ -171,64 +89,34 @@ class Longest:
     min_balance_cents: int
 
 
-def _birthday_days(today: date, days: int) -> list[str]:
-    """MM-DD of each day from today to today+days; Feb 29 joins Feb 28 in common years."""
-    found: list[str] = []
-    for offset in range(days + 1):
-        day = today + timedelta(days=offset)
-        found.append(day.strftime("%m-%d"))
-        if day.month == 2 and day.day == 28 and (day + timedelta(days=1)).month == 3:
-            found.append("02-29")
-    return sorted(set(found))
+@dataclass(frozen=True)
+class Usage:
+    """What uses a segment: scheduled mailings and enabled promotions, by name."""
 
+    mailings: tuple[str, ...]
+    promotions: tuple[str, ...]
 
-def _condition_sql(c: Condition, today: date) -> tuple[str, list[Any]]:
-    """One condition as SQL over `guests` (operators and columns are whitelisted)."""
-    if c.field in _NUMERIC:
-        column = f"guests.{_NUMERIC[c.field]}"
-        value = int(c.value) if c.field == "visits" else _cents(c.value, c.field)
-        return f"{column} {c.op} ?", [value]
-    if c.field == "birthday":
-        if c.op == "month":
-            return "guests.birthday_md LIKE ?", [f"{int(c.value):02d}-%"]
-        days = json.dumps(_birthday_days(today, int(c.value)))
-        return "guests.birthday_md IN (SELECT value FROM json_each(?))", [days]
-    if c.field == "last_visit":
-        since = (today - timedelta(days=int(c.value))).isoformat()
-        if c.op == "within_days":
-            return "guests.last_visit_at >= ?", [since]
-        return "(guests.last_visit_at IS NULL OR guests.last_visit_at < ?)", [since]
-    if c.field == "tags":
-        tags = json.dumps(list(c.value))
-        tagged = "SELECT guest_id FROM guest_tags WHERE tag IN (SELECT value FROM json_each(?))"
-        if c.op == "any":
-            return f"guests.id IN ({tagged})", [tags]
-        if c.op == "none":
-            return f"guests.id NOT IN ({tagged})", [tags]
-        wanted = len(set(c.value))
-        return f"guests.id IN ({tagged} GROUP BY guest_id HAVING COUNT(*) = ?)", [tags, wanted]
-    if c.field == "group":
-        if c.op == "=":
-            return "guests.account_group = ?", [c.value]
-        return "(guests.account_group IS NULL OR guests.account_group <> ?)", [c.value]
-    if c.field == "sex":
-        return "guests.sex = ?", [c.value]
-    reachable = TELEGRAM_REACHABLE if c.field == "telegram" else EMAIL_REACHABLE
-    return (reachable if c.op == "present" else f"NOT {reachable}"), []
+    def __bool__(self) -> bool:
+        return bool(self.mailings or self.promotions)
 
 
 def where_clause(segment: Segment, *, today: date | None = None) -> tuple[str, list[Any]]:
     """The segment's guests as a WHERE fragment over `guests` and its parameters ("1": all)."""
-    if not segment.conditions:
+    if segment.problem is not None:
+        return "0", []
+    if not segment.groups:
         return "1", []
-    day = today or date.today()
-    parts: list[str] = []
-    params: list[Any] = []
-    for condition in segment.conditions:
-        sql, values = _condition_sql(condition, day)
-        parts.append(f"({sql})")
-        params.extend(values)
-    return " AND ".join(parts), params
+    sql, params = groups_sql(segment.groups, today or date.today())
+    return f"({sql})", params
+
+
+def _as_groups(
+    conditions: Sequence[Condition] | Sequence[Sequence[Condition]],
+) -> list[list[Condition]]:
+    """A flat list (one AND group) or a list of groups, as groups."""
+    if all(isinstance(c, Condition) for c in conditions):
+        return [list(conditions)] if conditions else []  # type: ignore[arg-type]
+    return [list(group) for group in conditions]  # type: ignore[arg-type]
 
 
 class SegmentRepository:
@@ -239,18 +127,27 @@ class SegmentRepository:
 
     @staticmethod
     def _from_row(row: Any) -> Segment:
+        groups: tuple[Group, ...] = ()
+        problem = None
+        try:
+            groups = parse_conditions(row["conditions"])
+        except ConditionError as exc:
+            problem = str(exc)
         return Segment(
             id=int(row["id"]),
             name=str(row["name"]),
-            conditions=parse_conditions(row["conditions"]),
+            groups=groups,
             is_builtin=bool(row["is_builtin"]),
             created_at=datetime.fromisoformat(row["created_at"]),
+            problem=problem,
+            deleted=row["deleted_at"] is not None,
         )
 
     async def list(self) -> list[Segment]:
         """Every segment, "All guests" first, then by name."""
         rows = await self.db.fetchall(
-            "SELECT * FROM segments ORDER BY id <> ?, is_builtin DESC, name COLLATE NOCASE",
+            "SELECT * FROM segments WHERE deleted_at IS NULL "
+            "ORDER BY id <> ?, is_builtin DESC, name COLLATE NOCASE",
             (ALL_GUESTS_ID,),
         )
         return [self._from_row(row) for row in rows]
@@ -259,20 +156,90 @@ class SegmentRepository:
         row = await self.db.fetchone("SELECT * FROM segments WHERE id = ?", (segment_id,))
         return None if row is None else self._from_row(row)
 
-    async def create(self, name: str, conditions: Sequence[Condition]) -> Segment:
-        """A new segment (the UI to define them comes later; tests use this)."""
-        checked = [parse_condition(c.to_json()).to_json() for c in conditions]
+    async def create(
+        self, name: str, conditions: Sequence[Condition] | Sequence[Sequence[Condition]]
+    ) -> Segment:
+        """A new segment: a flat list of conditions (all must hold) or OR-ed groups of them."""
+        stored = dump_groups(_as_groups(conditions))
         now = datetime.now().astimezone().isoformat(timespec="seconds")
         async with self.db.transaction() as conn:
+            if await self._taken(conn, name, None):
+                raise SegmentNameTaken(name)
             cursor = await conn.execute(
                 "INSERT INTO segments (name, conditions, is_builtin, created_at) "
                 "VALUES (?, ?, 0, ?)",
-                (name, json.dumps(checked, ensure_ascii=False), now),
+                (name, stored, now),
             )
             segment_id = cursor.lastrowid
         segment = await self.get(int(segment_id or 0))
         assert segment is not None
         return segment
+
+    @staticmethod
+    async def _taken(conn: Any, name: str, other_than: int | None) -> bool:
+        cursor = await conn.execute(
+            "SELECT 1 FROM segments WHERE name = ? COLLATE NOCASE AND id IS NOT ?",
+            (name, other_than),
+        )
+        return await cursor.fetchone() is not None
+
+    async def rename(self, segment_id: int, name: str) -> None:
+        """A custom segment's new name (the built-in one keeps its own)."""
+        async with self.db.transaction() as conn:
+            if await self._taken(conn, name, segment_id):
+                raise SegmentNameTaken(name)
+            await conn.execute(
+                "UPDATE segments SET name = ? WHERE id = ? AND is_builtin = 0", (name, segment_id)
+            )
+
+    async def update(self, segment_id: int, groups: Sequence[Sequence[Condition]]) -> None:
+        """A custom segment's new conditions."""
+        await self.db.execute(
+            "UPDATE segments SET conditions = ? WHERE id = ? AND is_builtin = 0",
+            (dump_groups(_as_groups(groups)), segment_id),
+        )
+
+    async def usage(self, segment_id: int) -> Usage:
+        """Scheduled mailings and enabled, not deleted promotions that use the segment."""
+        mailings = await self.db.fetchall(
+            "SELECT name FROM mailings WHERE segment_id = ? AND status = ? ORDER BY scheduled_at",
+            (segment_id, MailingStatus.SCHEDULED),
+        )
+        promotions = await self.db.fetchall(
+            "SELECT name FROM promotions WHERE segment_id = ? AND enabled = 1 "
+            "AND deleted_at IS NULL ORDER BY name",
+            (segment_id,),
+        )
+        return Usage(tuple(r[0] for r in mailings), tuple(r[0] for r in promotions))
+
+    async def delete(self, segment_id: int) -> Usage:
+        """Delete a custom segment unless a scheduled mailing or an enabled promotion uses
+        it (then nothing changes and the answer names them).
+
+        A segment past mailings or disabled promotions still refer to stays as a hidden
+        row under a freed name ("VIP (#5)"), so their history keeps its segment."""
+        async with self.db.transaction() as conn:
+            usage = await self.usage(segment_id)
+            if usage:
+                return usage
+            cursor = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM mailings WHERE segment_id = ?) "
+                "OR EXISTS (SELECT 1 FROM promotions WHERE segment_id = ?)",
+                (segment_id, segment_id),
+            )
+            row = await cursor.fetchone()
+            if row and row[0]:
+                now = datetime.now().astimezone().isoformat(timespec="seconds")
+                await conn.execute(
+                    "UPDATE segments SET deleted_at = ?, name = name || ' (#' || id || ')' "
+                    "WHERE id = ? AND is_builtin = 0 AND deleted_at IS NULL",
+                    (now, segment_id),
+                )
+            else:
+                await conn.execute(
+                    "DELETE FROM segments WHERE id = ? AND is_builtin = 0", (segment_id,)
+                )
+        return usage
 
     async def count(self, segment: Segment, *, today: date | None = None) -> int:
         sql, params = where_clause(segment, today=today)

@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import NOW, Draft, MailingService, MomentPassedError
+from bot.segments import SegmentService
 from bot.validators import InputError, check_typed
 from handlers.components.common import answered, query_message
 from handlers.components.date_picker import DatePicker
@@ -50,11 +51,27 @@ async def on_name(message: Message, state: FSMContext, mailings: MailingService)
 
 
 async def on_segment(
-    query: CallbackQuery, callback_data: NmSegmentCb, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: NmSegmentCb,
+    state: FSMContext,
+    mailings: MailingService,
+    segments: SegmentService,
 ) -> None:
     segment = await mailings.segment(callback_data.segment_id)
     if segment is None:
         await query.answer(_("This segment no longer exists. Choose another."), show_alert=True)
+        return
+    # An empty segment is chosen only by pressing it again after the warning.
+    warned = (await state.get_data()).get("empty_segment_warned")
+    if warned != segment.id and (await segments.reach(segment)).total == 0:
+        await state.update_data(empty_segment_warned=segment.id)
+        await query.answer(
+            _(
+                "No guest is in this segment now: a mailing to it would reach nobody "
+                "(unless guests join it before the send). Press it again to choose it anyway."
+            ),
+            show_alert=True,
+        )
         return
     await query.answer()
     message = query_message(query)
