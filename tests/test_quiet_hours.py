@@ -53,7 +53,10 @@ def test_quiet_hours_end_after_the_moment_within_a_day_at_their_end_time(
     assert moment < end <= moment + timedelta(hours=25)  # a DST day is 25 hours long
     shown = local(end, quiet)
     # The end's wall clock; a skipped end (spring forward) is the moment it really is.
-    assert shown == quiet.end or end.astimezone(quiet.tz).dst() != (end - timedelta(hours=2)).astimezone(quiet.tz).dst()
+    assert (
+        shown == quiet.end
+        or end.astimezone(quiet.tz).dst() != (end - timedelta(hours=2)).astimezone(quiet.tz).dst()
+    )
 
 
 @given(windows(), moments)
