@@ -37,7 +37,9 @@ class FastClock(Clock):
 def received(bot: RunningBot) -> Counter[int]:
     """Successful sends per guest chat (the admin's chat left out)."""
     return Counter(
-        c.chat_id for c in bot.api.calls_of("sendMessage") if c.ok and c.chat_id != ADMIN
+        c.chat_id
+        for c in bot.api.calls_of("sendMessage")
+        if c.ok and c.chat_id is not None and c.chat_id != ADMIN
     )
 
 
