@@ -23,6 +23,7 @@ from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.quiet_hours import LimitsService
 from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
 from bot.segments import SegmentService
@@ -121,6 +122,7 @@ async def create_app(settings: Settings) -> Application:
             engine=engine,
             scheduler=MailingScheduler(db, engine, settings),
             segments=SegmentService(db, settings),
+            limits=LimitsService(db, settings.tz),
         )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),

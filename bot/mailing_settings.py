@@ -29,6 +29,7 @@ from bot.smtp import (
 )
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.limits import Limits, LimitsRepository
 from storage.mailing_settings import (
     SECURITY_MODES,
     Channel,
@@ -113,6 +114,7 @@ class MailingSettings:
 
     smtp: SmtpSettings | None
     channels: ChannelSwitches
+    limits: Limits = field(default_factory=Limits)  # quiet hours and the global cap
 
 
 class ChannelRefusal(StrEnum):
@@ -154,7 +156,11 @@ class MailingSettingsService:
 
     async def current(self) -> MailingSettings:
         """The settings in force and the channel switches."""
-        return MailingSettings(await self.repo.get_smtp(), await self.repo.get_channels())
+        return MailingSettings(
+            await self.repo.get_smtp(),
+            await self.repo.get_channels(),
+            await LimitsRepository(self.repo.db).get(),
+        )
 
     async def email_enabled(self) -> bool:
         """Whether mailings may use email now."""

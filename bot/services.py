@@ -15,6 +15,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.quiet_hours import LimitsService
 from bot.scheduler import MailingScheduler
 from bot.segments import SegmentService
 from bot.unsubscribe import UnsubscribeTokens
@@ -36,6 +37,7 @@ class Services:
     engine: DeliveryEngine
     scheduler: MailingScheduler
     segments: SegmentService
+    limits: LimitsService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""

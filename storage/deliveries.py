@@ -61,6 +61,16 @@ SKIP_REASONS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 INTERRUPTED = ("interrupted", "the bot stopped during the send; it may or may not have arrived")
 CANCELLED = ("cancelled", "cancelled")
+# The frequency cap: a guest who got a mailing within the last N days is held back.
+FREQUENCY_CAP = "frequency_cap"
+_HOLD_BACK = (
+    f"UPDATE deliveries SET status = '{DeliveryStatus.SKIPPED}', error_code = '{FREQUENCY_CAP}', "
+    "error = 'frequency cap: the guest got another mailing in the last ' || ? || ' days', "
+    f"updated_at = ? WHERE mailing_id = ? AND status = '{DeliveryStatus.PENDING}' "
+    "AND guest_id > ? AND guest_id <= ? AND EXISTS (SELECT 1 FROM deliveries AS got "
+    f"WHERE got.guest_id = deliveries.guest_id AND got.status = '{DeliveryStatus.SENT}' "
+    "AND got.sent_at >= ? AND got.mailing_id <> deliveries.mailing_id)"
+)
 # Rows left `sending` by runs that did not end cleanly (the process or the journal
 # broke) become `unknown`: whether they arrived is not known, so they are never resent.
 _INTERRUPT = (
@@ -293,6 +303,7 @@ class DeliveryRepository:
         upto_id: int,
         *,
         last: bool,
+        cap: tuple[int, str] | None = None,
     ) -> int:
         """Write the rows of the segment's guests (as of `today`) with ids in (after_id,
         upto_id]; one transaction with the cursor, so a crash resumes at the page.
@@ -300,6 +311,8 @@ class DeliveryRepository:
 
         all: one row per chosen channel. priority: the first channel's row; a guest
         it cannot reach gets a skipped row there and the next channel's row, and so on.
+        `cap` (days, since: UTC ISO): a guest sent another mailing since then gets
+        its pending rows skipped ("frequency cap").
         """
         segment_sql, segment_params = where_clause(segment, today=today)
         now = now_text()
@@ -318,6 +331,9 @@ class DeliveryRepository:
                 written += max(cursor.rowcount, 0)
                 if send_mode == SendMode.PRIORITY:
                     unreachable.append(channel)
+            if cap is not None:
+                days, since = cap
+                await conn.execute(_HOLD_BACK, (days, now, mailing_id, after_id, upto_id, since))
             await conn.execute(
                 "UPDATE mailing_runs SET populate_cursor = ?, populated = ?, updated_at = ? "
                 "WHERE mailing_id = ?",

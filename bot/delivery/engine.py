@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
@@ -22,11 +23,13 @@ from bot.delivery.notices import AdminNotices
 from bot.delivery.progress import Progress, RunKeyboards
 from bot.delivery.render_clock import RenderClock
 from bot.delivery.run import MailingRun, RunDeps, StopReason
+from bot.quiet_hours import Clock
 from bot.secrets import SecretBox
 from bot.unsubscribe import UnsubscribeTokens
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 from storage.delivery_writer import DeliveryWriter
+from storage.limits import LimitsRepository
 from storage.mailings import Mailing, MailingRepository
 from storage.prefs import AdminPrefsRepository
 from storage.statuses import MailingStatus
@@ -52,6 +55,7 @@ class _Store:
     deliveries: DeliveryRepository
     mailings: MailingRepository
     writer: DeliveryWriter
+    limits: LimitsRepository
 
 
 class DeliveryEngine:
@@ -89,6 +93,10 @@ class DeliveryEngine:
         self._started = asyncio.Event()
         self._checkpoints: asyncio.Task[None] | None = None
         self._fold_wal = False
+        # The time quiet hours are checked against (a test runs it faster).
+        self.clock = Clock()
+        # Wake-ups of mailings paused for quiet hours, planned from the database.
+        self._wakes: dict[int, asyncio.Task[None]] = {}
 
     @property
     def pool_size(self) -> int:
@@ -140,7 +148,13 @@ class DeliveryEngine:
         # Its commits (a run's end) never fold the WAL back: the checkpointer does, aside.
         await conn.execute("PRAGMA wal_autocheckpoint = 0")
         writer = await DeliveryWriter(self.settings.database_path).open()
-        self._store = _Store(conn, DeliveryRepository(conn), MailingRepository(conn), writer)
+        self._store = _Store(
+            conn,
+            DeliveryRepository(conn),
+            MailingRepository(conn),
+            writer,
+            LimitsRepository(conn),
+        )
         self.senders.tokens = UnsubscribeTokens.from_secret_box(
             SecretBox.load_or_create(self.settings.data_dir)
         )
@@ -178,6 +192,9 @@ class DeliveryEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
             self._checkpoints = None
+        for wake in self._wakes.values():
+            wake.cancel()  # planned again from the database at next start
+        self._wakes.clear()
         for run in self._runs.values():
             run.stop(StopReason.SHUTDOWN)
         tasks = [run.task for run in self._runs.values() if run.task is not None]
@@ -201,6 +218,28 @@ class DeliveryEngine:
                 if self._live(mailing_id) is None:
                     log.info("resuming mailing %d", mailing_id)
                     await self._spawn(mailing_id)
+            for mailing_id, until in await self._opened.limits.quiet_paused():
+                self._plan_wake(mailing_id, until)
+
+    # ------------------------------------------------------------------ quiet hours
+    def _plan_wake(self, mailing_id: int, until: datetime) -> None:
+        """Continue a mailing paused for quiet hours at `until` (replacing an earlier plan)."""
+        old = self._wakes.pop(mailing_id, None)
+        if old is not None:
+            old.cancel()
+        self._wakes[mailing_id] = asyncio.create_task(
+            self._wake(mailing_id, until), name=f"quiet-wake-{mailing_id}"
+        )
+
+    async def _wake(self, mailing_id: int, until: datetime) -> None:
+        """At the end of quiet hours: resume the mailing if it still waits for them (not
+        resumed, cancelled or restarted meanwhile)."""
+        await self.clock.sleep_until(until)
+        if self._wakes.get(mailing_id) is asyncio.current_task():
+            del self._wakes[mailing_id]
+        waiting = dict(await self._opened.limits.quiet_paused())
+        if mailing_id in waiting and await self.resume(mailing_id):
+            log.info("mailing %d continues after quiet hours", mailing_id)
 
     # ------------------------------------------------------------------ admin actions
     async def launch(self, mailing_id: int, launched_by: int | None = None) -> bool:
@@ -303,6 +342,7 @@ class DeliveryEngine:
         # before this run's record reads "not ended" again.
         await store.deliveries.interrupted(mailing_id)
         await store.deliveries.start_run(mailing_id, None)
+        await store.limits.set_quiet_until(mailing_id, None)  # running again: not waiting
         state = await store.deliveries.run_state(mailing_id)
         admin = (state.launched_by if state else None) or mailing.created_by
         progress = Progress(
@@ -322,6 +362,8 @@ class DeliveryEngine:
             self.notices,
             self.failure_limit,
             self.i18n,
+            store.limits,
+            self.clock,
         )
         clock = RenderClock(mailing.locale, self.settings)
         run = MailingRun(mailing, deps, clock, progress, await self.senders.setup())
@@ -333,6 +375,8 @@ class DeliveryEngine:
         """The run's task is over: the engine no longer drives it."""
         if self._runs.get(run.mailing.id) is run:
             del self._runs[run.mailing.id]
+        if run.quiet_until is not None and self._started.is_set():
+            self._plan_wake(run.mailing.id, run.quiet_until)
 
     async def _admin_locale(self, admin_id: int) -> str:
         """The admin's interface language (their choice, else LOCALE)."""

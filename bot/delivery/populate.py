@@ -21,10 +21,16 @@ POPULATE_PAGE = 20_000  # guest ids per populate transaction (~0.1 s of write lo
 
 
 async def populate(
-    store: RunStore, mailing: Mailing, today: date, stopping: Callable[[], bool]
+    store: RunStore,
+    mailing: Mailing,
+    today: date,
+    stopping: Callable[[], bool],
+    cap: tuple[int, str] | None = None,
 ) -> None:
     """Write the segment's guests as rows, a page of guest ids per transaction, until
-    done or `stopping()`; a crash resumes at the page."""
+    done or `stopping()`; a crash resumes at the page. `cap` (days, since: UTC ISO): the
+    frequency cap, written in the same page (a guest sent another mailing since then is
+    skipped with that reason)."""
     state = await store.run_state(mailing.id)
     if state is None:
         raise LookupError(f"mailing {mailing.id} has no run record")
@@ -46,6 +52,7 @@ async def populate(
             cursor,
             upto,
             last=upto >= until,
+            cap=cap,
         )
         cursor = upto
         if cursor >= until:

@@ -14,6 +14,7 @@ import html
 import logging
 import time
 from collections import deque
+from datetime import datetime
 from typing import Protocol
 
 from aiogram import Bot
@@ -24,6 +25,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
 from bot.delivery.limiter import RateLimiter
+from bot.zones import zone_words
 from storage.deliveries import Counts
 from storage.statuses import Channel, DeliveryStatus, MailingStatus
 
@@ -93,6 +95,8 @@ class Progress:
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.state: str = MailingStatus.RUNNING
+        # Paused for quiet hours: the local moment they end (the run continues then).
+        self.quiet_until: datetime | None = None
 
     def _done(self) -> int:
         """Rows sent, failed or unknown so far."""
@@ -141,6 +145,15 @@ class Progress:
                             total=total,
                         )
                     )
+            if self.quiet_until is not None and self.state == MailingStatus.PAUSED:
+                lines.append(
+                    _(
+                        "Paused for quiet hours until {time} ({zone}); it continues by itself."
+                    ).format(
+                        time=f"{self.quiet_until:%H:%M}",
+                        zone=zone_words(str(self.quiet_until.tzinfo)),
+                    )
+                )
             if counts.total(UNKNOWN):
                 lines.append(
                     _("Unknown (in flight when interrupted): {unknown}").format(

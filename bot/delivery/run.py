@@ -14,15 +14,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from bot.delivery.base import Result, Sender
 from bot.delivery.journal import Journal
+from bot.delivery.limits import QuietWatch, cap_for_run
 from bot.delivery.pipeline import ChannelPipeline
 from bot.delivery.populate import populate
 from bot.delivery.progress import STOPPED
+from bot.quiet_hours import Clock
 from bot.telegram_session import detached
 from storage.deliveries import CANCELLED, Counts, Finish, PendingDelivery
 from storage.mailings import Mailing
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from bot.delivery.progress import Progress
     from bot.delivery.render_clock import RenderClock
     from bot.delivery.store import JournalStore, RunStore
+    from storage.limits import LimitsRepository
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class StopReason(StrEnum):
     PAUSE = "pause"  # the admin paused the mailing
     CANCEL = "cancel"  # the admin cancelled it: rows handed back unsent end skipped
     SHUTDOWN = "shutdown"  # the bot stops: the mailing stays running and resumes at start
+    QUIET = "quiet"  # quiet hours began: the mailing pauses and continues when they end
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class RunDeps:
     notices: AdminNotices
     failure_limit: int  # channel failures in a row that pause the channel
     i18n: I18n
+    limits: LimitsRepository | None = None  # None: no quiet hours, no frequency cap
+    now: Clock = field(default_factory=Clock)  # the time quiet hours are checked against
 
 
 class MailingRun:
@@ -85,6 +92,14 @@ class MailingRun:
         self.notices = deps.notices
         self.failure_limit = deps.failure_limit
         self.i18n = deps.i18n
+        self.limits, self.now = deps.limits, deps.now
+        # When the run stopped for quiet hours: the moment they end (the engine wakes it).
+        self.quiet_until: datetime | None = None
+        self.quiet = (
+            None
+            if self.limits is None
+            else QuietWatch(self.limits, self.now, clock.tz, self._quiet_began)
+        )
         self.clock = clock
         self.progress = progress
         self.setup = setup  # read again on Resume
@@ -157,7 +172,12 @@ class MailingRun:
         """Run the mailing to its end and record how it ended."""
         mailing_id = self.mailing.id
         try:
-            await populate(self.store, self.mailing, self.clock.date(), lambda: self.stopping)
+            cap = None
+            if self.limits is not None:
+                cap = await cap_for_run(self.limits, mailing_id, self.now)
+            await populate(self.store, self.mailing, self.clock.date(), lambda: self.stopping, cap)
+            if self.quiet is not None and (until := await self.quiet.until()) is not None:
+                self._quiet_began(until)  # launched or resumed inside quiet hours
             if not self.stopping:
                 state = await self.store.run_state(mailing_id)
                 self.counts = await self.store.counts(mailing_id)
@@ -194,6 +214,8 @@ class MailingRun:
             await self._close(STOPPED, final=False)
         elif self.stop_reason is StopReason.PAUSE:
             await self._close(PAUSED, final=False)
+        elif self.stop_reason is StopReason.QUIET and self.quiet_until is not None:
+            await self._pause_for_quiet(self.quiet_until)
         elif self.stop_reason is StopReason.CANCEL:
             if self._told_cancelled:  # its last sends ended after the admin was told
                 self.counts = await self.store.counts(mailing_id)
@@ -208,6 +230,24 @@ class MailingRun:
         else:  # paused by the admin as the last rows went out
             await self._close(PAUSED, final=False)
         return False
+
+    def _quiet_began(self, until: datetime) -> None:
+        """Quiet hours began: stop taking rows; the run's end pauses the mailing."""
+        if not self.stopping:
+            self.quiet_until = until
+            self.stop(StopReason.QUIET)
+
+    async def _pause_for_quiet(self, until: datetime) -> None:
+        """Pause the mailing until quiet hours end, recorded so a restart keeps the
+        wake-up, and say so in the progress message."""
+        if self.limits is None or not await self.store.move(self.mailing.id, PAUSED, (RUNNING,)):
+            self.quiet_until = None  # the admin paused or cancelled it meanwhile
+            if await self.store.status(self.mailing.id) == PAUSED:
+                await self._close(PAUSED, final=False)
+            return
+        await self.limits.set_quiet_until(self.mailing.id, until)
+        self.progress.quiet_until = until.astimezone(self.clock.tz)
+        await self._close(PAUSED, final=False)
 
     async def cancel(self) -> bool:
         """The admin's Cancel, once the run stopped or the wait for its last sends ran
@@ -244,6 +284,8 @@ class MailingRun:
         self.journal.start()
         self.sending = True
         self.clean = False
+        if self.quiet is not None:
+            self.quiet.start()
         try:
             while not self.stopping:
                 if not counted:
@@ -264,6 +306,8 @@ class MailingRun:
                     raise RuntimeError(f"the delivery journal failed: {self.journal.failed}")
         finally:
             self.sending = False
+            if self.quiet is not None:
+                await self.quiet.close()
             await self.journal.close()
             self.clean = True
             self.counts = await self.store.counts(self.mailing.id)

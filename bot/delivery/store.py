@@ -40,8 +40,10 @@ class RunStore(Protocol):
         upto_id: int,
         *,
         last: bool,
+        cap: tuple[int, str] | None = None,
     ) -> int:
-        """Write one page of the segment's rows with the populate cursor, atomically."""
+        """Write one page of the segment's rows with the populate cursor, atomically
+        (holding back guests under the frequency cap `cap`: days, since)."""
 
     async def counts(self, mailing_id: int) -> Counts:
         """The mailing's rows by channel and status."""

@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import NOW, Draft, MailingService, MomentPassedError
+from bot.quiet_hours import LimitsService
 from bot.segments import SegmentService
 from bot.validators import InputError, check_typed
 from handlers.components.common import answered, query_message
@@ -107,7 +108,7 @@ async def date_extra(state: FSMContext) -> list[list[InlineKeyboardButton]]:
 
 
 async def set_time(
-    target: Message, state: FSMContext, at: str, mailings: MailingService, _data: dict[str, Any]
+    target: Message, state: FSMContext, at: str, mailings: MailingService, data: dict[str, Any]
 ) -> bool:
     """The time picker's answer: kept if its moment is still ahead (or "now"); else why not."""
     draft = Draft.from_data(await state.get_data())
@@ -118,10 +119,16 @@ async def set_time(
         )
         return False
     try:
-        mailings.moment(day, at)
+        moment = mailings.moment(day, at)
     except MomentPassedError as passed:
         tz = zone_words(mailings.settings)
         await target.answer(passed_text(at, day, passed.now, tz, now_offered=True))
+        return False
+    # "Now" inside quiet hours is refused like a typed time: the run would only wait.
+    limits: LimitsService = data["limits"]
+    refusal = await limits.refusal(moment or mailings.now_local())
+    if refusal is not None:
+        await target.answer(refusal)
         return False
     await state.update_data(at=at)
     shown = _("now (at confirmation)") if at == NOW else at

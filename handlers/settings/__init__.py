@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from handlers.filters import ButtonMessage, admin_router
-from handlers.settings import form, overview, test_email
+from handlers.settings import form, limits, overview, test_email
 from handlers.settings.callbacks import (
     FieldCb,
     FormAction,
@@ -42,6 +42,7 @@ def _register_overview(router: Router) -> None:
     on = SettingsCb.filter
     page.register(overview.on_edit_smtp, on(F.action == OverviewAction.SMTP), ButtonMessage())
     page.register(overview.on_test_email, on(F.action == OverviewAction.TEST), ButtonMessage())
+    page.register(limits.on_open, on(F.action == OverviewAction.LIMITS), ButtonMessage())
     page.register(overview.on_change_field, FieldCb.filter(), ButtonMessage())
     switches = set(overview.SWITCHES)
     page.register(overview.on_channel_switch, on(F.action.in_(switches)), ButtonMessage())
@@ -109,4 +110,5 @@ def create_router() -> Router:
     _register_overview(router)
     _register_buttons(router)
     _register_typed(router)
+    limits.register(router)
     return router

@@ -21,6 +21,7 @@ class OverviewAction(StrEnum):
     EMAIL_OFF = "email_off"
     TG_ON = "tg_on"
     TG_OFF = "tg_off"
+    LIMITS = "limits"  # quiet hours and the frequency cap (handlers/settings/limits.py)
 
 
 class SettingsCb(CallbackData, prefix="cfg"):
@@ -57,3 +58,20 @@ class FieldCb(CallbackData, prefix="cfgf"):
     """/settings overview: change one field of the SMTP settings in force, then verify."""
 
     field: FormStep
+
+
+class LimitsAction(StrEnum):
+    """A button of the quiet hours and frequency cap dialog."""
+
+    KEEP = "keep"  # keep the value in force, go on
+    OFF = "off"  # turn it off
+    PROMOTIONS = "promotions"  # the global cap holds back promotions only
+    ALL = "all"  # the global cap holds back every mailing
+    CANCEL = "cancel"
+
+
+class LimitsCb(CallbackData, prefix="lim"):
+    """A button of the limits dialog, tied to the step it was shown in."""
+
+    step: str
+    action: LimitsAction

@@ -64,3 +64,11 @@ _STEP_OF_STATE: dict[str, FormStep] = {str(s.state): step for step, s in STATE_O
 def step_of_state(state: str | None) -> FormStep | None:
     """The step a dialog is at, from its FSM state (None outside the /settings dialogs)."""
     return _STEP_OF_STATE.get(str(state))
+
+
+class LimitsForm(StatesGroup):
+    """Quiet hours, then the global frequency cap and, with a cap, its scope."""
+
+    quiet = State()
+    cap = State()
+    scope = State()

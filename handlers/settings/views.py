@@ -27,6 +27,7 @@ from handlers.settings.callbacks import (
 
 # /new's test email explains failures the same way.
 from handlers.settings.failures import failure_reason as failure_reason
+from handlers.settings.limits_views import cap_line, quiet_line
 from handlers.settings.states import ORDER, FormStep
 from storage.mailing_settings import Security, SmtpSettings
 
@@ -96,6 +97,7 @@ def overview_text(current: MailingSettings, settings: Settings) -> str:
         verified += " " + zone_words(settings)
         lines += smtp_lines(smtp)
         lines.append(_("Last verified: {when}").format(when=verified))
+    lines += ["", quiet_line(current.limits, settings.timezone), cap_line(current.limits)]
     return "\n".join(lines)
 
 
@@ -119,6 +121,7 @@ def overview_keyboard(current: MailingSettings) -> InlineKeyboardMarkup:
         button(_("✈️ Turn Telegram off"), OverviewAction.TG_OFF)
     else:
         button(_("✈️ Turn Telegram on"), OverviewAction.TG_ON)
+    button(_("🌙 Quiet hours and frequency cap"), OverviewAction.LIMITS)
     kb.adjust(1)
     if current.smtp is not None:
         # One value can be changed alone; it is verified like the whole form.
