@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
+from bot.inbox.service import InboxService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
@@ -34,6 +35,7 @@ class Services:
     unsubscribe_tokens: UnsubscribeTokens
     engine: DeliveryEngine
     scheduler: MailingScheduler
+    inbox: InboxService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from handlers.settings.states import FormStep
+from handlers.settings.states import FormStep, InboxStep
 
 
 class OverviewAction(StrEnum):
@@ -21,6 +21,7 @@ class OverviewAction(StrEnum):
     EMAIL_OFF = "email_off"
     TG_ON = "tg_on"
     TG_OFF = "tg_off"
+    INBOX = "inbox"  # the mailbox read for unsubscribes and bounces
 
 
 class SettingsCb(CallbackData, prefix="cfg"):
@@ -57,3 +58,22 @@ class FieldCb(CallbackData, prefix="cfgf"):
     """/settings overview: change one field of the SMTP settings in force, then verify."""
 
     field: FormStep
+
+
+class InboxAction(StrEnum):
+    """A button of the mailbox dialog."""
+
+    KEEP = "keep"  # take the value shown (the current or the proposed one)
+    SET = "set"  # the security mode or the usual port, in `value`
+    SAVE = "save"  # save and verify (also "Try again")
+    FIELD = "field"  # after a failed check: ask the step in `value` again
+    OFF = "off"  # stop reading the mailbox
+    CANCEL = "cancel"
+
+
+class InboxCb(CallbackData, prefix="inbox"):
+    """A button of the mailbox dialog, tied to the step it was shown in."""
+
+    step: InboxStep
+    action: InboxAction
+    value: str = ""
