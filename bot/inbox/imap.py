@@ -11,6 +11,7 @@ PLAIN) and is scrubbed from every text taken from an exception or a server reply
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import imaplib
 import socket
@@ -59,8 +60,6 @@ class ImapConfig:
 
     def scrub(self, text: str) -> str:
         """`text` without the password in any form AUTHENTICATE puts on the wire, shortened."""
-        import base64
-
         plain = self.password.get_secret_value()
         if plain:
             auth = f"\0{self.username}\0{plain}".encode()
