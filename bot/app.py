@@ -21,6 +21,7 @@ from bot.database import open_database
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.inbox.service import InboxService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.quiet_hours import LimitsService
@@ -35,6 +36,7 @@ from handlers import get_routers
 from handlers.errors import on_error
 from handlers.mailing_run import RunKeyboards
 from handlers.middlewares import AccessMiddleware
+from handlers.settings.inbox_views import InboxInContext
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.fsm import SQLiteStorage
@@ -111,18 +113,22 @@ async def create_app(settings: Settings) -> Application:
         )
         # Every message the bot sends or edits takes a slot of the engine's one limiter.
         install_budget(bot, engine.limiter)
+        guests = GuestService(db)
+        tokens = UnsubscribeTokens.from_secret_box(secret_box)
         services = Services(
             settings=settings,
             audit=audit,
             prefs=prefs,
-            guests=GuestService(db),
+            guests=guests,
             mailings=MailingService(db, settings),
             mailing_settings=mailing_settings,
-            unsubscribe_tokens=UnsubscribeTokens.from_secret_box(secret_box),
+            unsubscribe_tokens=tokens,
             engine=engine,
             scheduler=MailingScheduler(db, engine, settings),
             segments=SegmentService(db, settings),
             limits=LimitsService(db, settings.tz),
+            # Reads the sender's mailbox for unsubscribe requests and bounce reports.
+            inbox=InboxService(db, secret_box, audit, guests, tokens, mailing_settings),
         )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),
@@ -131,10 +137,13 @@ async def create_app(settings: Settings) -> Application:
         )
         dispatcher.update.outer_middleware(AccessMiddleware(settings.admin_ids))
         locale_middleware.setup(dispatcher)
+        dispatcher.update.middleware(InboxInContext())
         dispatcher.include_routers(*get_routers())
         dispatcher.errors.register(on_error)
         dispatcher.startup.register(engine.start)
         dispatcher.startup.register(services.scheduler.start)
+        dispatcher.startup.register(services.inbox.start)
+        dispatcher.shutdown.register(services.inbox.stop)
         dispatcher.shutdown.register(services.scheduler.shutdown)
         dispatcher.shutdown.register(engine.stop)
         await set_menus_if_possible(bot, settings, i18n)

@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
+from bot.inbox.service import InboxService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.quiet_hours import LimitsService
@@ -38,6 +39,7 @@ class Services:
     scheduler: MailingScheduler
     segments: SegmentService
     limits: LimitsService
+    inbox: InboxService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""

@@ -1,21 +1,31 @@
-"""Unsubscribe links in emails: a signed token naming the guest, opened in the bot.
+"""Unsubscribe tokens in emails: a signed token naming the guest, in two ways back to us.
 
-Email mailings carry a link to the bot, t.me/<bot>?start=unsub-<token>; the guest
-taps it, Telegram opens the bot with that /start payload, and the guest's email is
-unsubscribed at once. The token is an HMAC of the guest id, so nobody can
-unsubscribe another guest by guessing, and it fits Telegram's 64-character
-start payload ([A-Za-z0-9_-]).
+Every mailing email carries the token twice. As a link to the bot,
+t.me/<bot>?start=unsub-<token>, for guests who use Telegram; and as a mailto: to the
+sender's own mailbox with the subject "unsubscribe-<token>", for email-only guests:
+their mail client (or its Unsubscribe button, through List-Unsubscribe) sends that
+email, and the bot reads the mailbox over IMAP (bot/inbox). The token is an HMAC of
+the guest id, so nobody can unsubscribe another guest by guessing; it is short and
+URL-safe ([0-9a-f-]), so it fits Telegram's 64-character start payload and survives
+any mail client's subject line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from bot.secrets import SecretBox
 
 PAYLOAD_PREFIX = "unsub-"
+SUBJECT_PREFIX = "unsubscribe-"
 _DIGEST_CHARS = 20
+# The token anywhere in a subject ("Re: unsubscribe-12-ab…" too), whole words only.
+_IN_SUBJECT = re.compile(
+    rf"(?<![0-9A-Za-z-]){re.escape(SUBJECT_PREFIX)}(\d{{1,18}}-[0-9A-Za-z]{{1,64}})(?![0-9A-Za-z-])",
+    re.IGNORECASE,
+)
 
 
 class UnsubscribeTokens:
@@ -55,3 +65,15 @@ class UnsubscribeTokens:
     def link(self, bot_username: str, guest_id: int) -> str:
         """The https link that opens the bot and unsubscribes the guest's email."""
         return f"https://t.me/{bot_username}?start={self.payload(guest_id)}"
+
+    def subject(self, guest_id: int) -> str:
+        """The subject of a guest's unsubscribe request by email."""
+        return SUBJECT_PREFIX + self.token(guest_id)
+
+    def guest_of_subject(self, subject: str) -> int | None:
+        """The guest an email's subject asks to unsubscribe, or None (no token, or forged)."""
+        for match in _IN_SUBJECT.finditer(subject):
+            guest = self.guest_of(match.group(1))
+            if guest is not None:
+                return guest
+        return None

@@ -43,6 +43,7 @@ SAMPLES: dict[str, list[str]] = {
     "SettingsCb": ["cfg:smtp", "cfg:test", "cfg:email_on", "cfg:email_off", "cfg:tg_on"],
     "SmtpFormCb": ["smtp:host:skip:", "smtp:security:set:tls", "smtp:confirm:save:"],
     "FieldCb": ["cfgf:password", "cfgf:host"],
+    "InboxCb": ["inbox:host:keep:", "inbox:confirm:save:", "inbox:confirm:off:", "cfg:inbox"],
     "RunCb": ["run:pause:1", "run:resume:1", "run:cancel_yes:1", "run:unknown:1", "run:now:1"],
 }
 

@@ -35,30 +35,29 @@ def _(text: str) -> str:
 
 
 def unsubscribe_mailto(sender_email: str, token: str) -> str:
-    """The mailto: URL a guest's mail client uses to ask for unsubscription."""
-    subject = quote(f"{UNSUBSCRIBE_WORD} {token}")
-    return f"mailto:{sender_email}?subject={subject}"
+    """The mailto: URL a guest's mail client uses to ask for unsubscription: an email to the
+    sender's own mailbox, which the bot reads (docs/architecture.md, "Delivery engine")."""
+    return f"mailto:{sender_email}?subject={UNSUBSCRIBE_WORD}-{quote(token, safe='-')}"
 
 
 def _footers(sender_email: str, token: str, page: str | None) -> tuple[str, str]:
-    """The unsubscribe line for the plain and the HTML body, in the current language:
-    a link that unsubscribes in one tap (`page`), else a request by email."""
-    if page:
-        plain = _("To unsubscribe, open {link}").format(link=page)
-        target = page
-    else:
-        subject = f"{UNSUBSCRIBE_WORD} {token}"
-        plain = _("To unsubscribe, send an email to {address} with the subject: {subject}").format(
-            address=sender_email, subject=subject
-        )
-        target = unsubscribe_mailto(sender_email, token)
-    link = html_lib.escape(target, quote=True)
+    """The unsubscribe lines for the plain and the HTML body, in the current language: a
+    request by email, which needs nothing but the mailbox the guest reads this in, and
+    the one-tap link to the bot (`page`) for guests who use Telegram."""
+    subject = f"{UNSUBSCRIBE_WORD}-{token}"
+    by_mail = _("To unsubscribe, send an email to {address} with the subject: {subject}").format(
+        address=sender_email, subject=subject
+    )
+    mailto = html_lib.escape(unsubscribe_mailto(sender_email, token), quote=True)
     word = html_lib.escape(_("Unsubscribe"))
     note = html_lib.escape(_("You receive this email as a member of our loyalty programme."))
-    html = (
-        '<p style="color:#888;font-size:12px;margin-top:24px">'
-        f'{note} <a href="{link}">{word}</a></p>'
-    )
+    links = f'<a href="{mailto}">{word}</a>'
+    plain = by_mail
+    if page:
+        plain = _("To unsubscribe, open {link}").format(link=page) + "\n" + by_mail
+        in_telegram = html_lib.escape(_("Unsubscribe in Telegram"))
+        links += f' · <a href="{html_lib.escape(page, quote=True)}">{in_telegram}</a>'
+    html = f'<p style="color:#888;font-size:12px;margin-top:24px">{note} {links}</p>'
     return plain, html
 
 
@@ -163,8 +162,8 @@ def build_email(
     Names and the subject may be Cyrillic: headers are RFC 2047-encoded, bodies
     UTF-8 in base64, lines end in CRLF (the SMTP policy). The HTML must already
     refer to the image as `cid:<image_cid>`. With a token the message carries
-    List-Unsubscribe (the one-tap `unsubscribe_link` when given, and mailto: to the
-    sender) and an unsubscribe footer line.
+    List-Unsubscribe (mailto: to the sender, then the one-tap `unsubscribe_link` when
+    given) and an unsubscribe footer line with both.
     """
     if image is not None and (not image_cid or not image_subtype):
         raise ValueError("an inline image needs image_cid and image_subtype")
@@ -177,7 +176,9 @@ def build_email(
     ]
     if unsubscribe_token:
         mailto = unsubscribe_mailto(sender_email, unsubscribe_token)
-        targets = f"<{unsubscribe_link}>,\r\n <{mailto}>" if unsubscribe_link else f"<{mailto}>"
+        # The mailto first: a mail client's Unsubscribe button takes the first it can use,
+        # and an email-only guest may have no Telegram.
+        targets = f"<{mailto}>,\r\n <{unsubscribe_link}>" if unsubscribe_link else f"<{mailto}>"
         headers.append(("List-Unsubscribe", f"\r\n {targets}"))
         plain_footer, html_footer = _footers(sender_email, unsubscribe_token, unsubscribe_link)
         plain = f"{plain.rstrip()}\n\n-- \n{plain_footer}\n"

@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from handlers.filters import ButtonMessage, admin_router
-from handlers.settings import form, limits, overview, test_email
+from handlers.settings import form, inbox, limits, overview, test_email
 from handlers.settings.callbacks import (
     FieldCb,
     FormAction,
@@ -107,6 +107,7 @@ def create_command_router() -> Router:
 def create_router() -> Router:
     """The /settings router; admins only."""
     router = admin_router("settings")
+    inbox.register(router)  # before the page's catch-all for buttons it no longer shows
     _register_overview(router)
     _register_buttons(router)
     _register_typed(router)

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from handlers.settings.states import FormStep
+from handlers.settings.states import FormStep, InboxStep
 
 
 class OverviewAction(StrEnum):
@@ -22,6 +22,7 @@ class OverviewAction(StrEnum):
     TG_ON = "tg_on"
     TG_OFF = "tg_off"
     LIMITS = "limits"  # quiet hours and the frequency cap (handlers/settings/limits.py)
+    INBOX = "inbox"  # the mailbox read for unsubscribes and bounces
 
 
 class SettingsCb(CallbackData, prefix="cfg"):
@@ -75,3 +76,22 @@ class LimitsCb(CallbackData, prefix="lim"):
 
     step: str
     action: LimitsAction
+
+
+class InboxAction(StrEnum):
+    """A button of the mailbox dialog."""
+
+    KEEP = "keep"  # take the value shown (the current or the proposed one)
+    SET = "set"  # the security mode or the usual port, in `value`
+    SAVE = "save"  # save and verify (also "Try again")
+    FIELD = "field"  # after a failed check: ask the step in `value` again
+    OFF = "off"  # stop reading the mailbox
+    CANCEL = "cancel"
+
+
+class InboxCb(CallbackData, prefix="inbox"):
+    """A button of the mailbox dialog, tied to the step it was shown in."""
+
+    step: InboxStep
+    action: InboxAction
+    value: str = ""

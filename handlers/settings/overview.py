@@ -15,6 +15,7 @@ from bot.mailing_settings import MailingSettingsService, SmtpDraft
 from handlers.components.parked import park_draft
 from handlers.settings.callbacks import FieldCb, OverviewAction, SettingsCb
 from handlers.settings.dialog import ask, ask_single, end_dialog
+from handlers.settings.inbox_views import page_line as inbox_page_line
 from handlers.settings.states import EmailTestForm, FormStep
 from handlers.settings.views import (
     address_keyboard,
@@ -134,6 +135,5 @@ async def _refresh_overview(
     """Redraw the /settings page in place after a switch."""
     current = await mailing_settings.current()
     with contextlib.suppress(TelegramBadRequest):
-        await target.edit_text(
-            overview_text(current, settings), reply_markup=overview_keyboard(current)
-        )
+        text = overview_text(current, settings) + await inbox_page_line(settings)
+        await target.edit_text(text, reply_markup=overview_keyboard(current))

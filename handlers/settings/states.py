@@ -54,6 +54,37 @@ class EmailTestForm(StatesGroup):
     address = State()
 
 
+class InboxStep(StrEnum):
+    """A step of the mailbox dialog (unsubscribes and bounces); buttons carry it."""
+
+    HOST = "host"
+    SECURITY = "security"
+    PORT = "port"
+    USERNAME = "username"
+    PASSWORD = "password"  # noqa: S105 (the step's name, not a password)
+    CONFIRM = "confirm"
+
+
+INBOX_ORDER: tuple[InboxStep, ...] = (
+    InboxStep.HOST,
+    InboxStep.SECURITY,
+    InboxStep.PORT,
+    InboxStep.USERNAME,
+    InboxStep.PASSWORD,
+)
+
+
+class InboxForm(StatesGroup):
+    """Setting up the mailbox read for unsubscribes and bounces, then verify by logging in."""
+
+    host = State()
+    security = State()
+    port = State()
+    username = State()
+    password = State()
+    confirm = State()
+
+
 STATE_OF_STEP: dict[FormStep, State] = {
     **{step: getattr(SmtpForm, step.value) for step in (*ORDER, FormStep.CONFIRM)},
     FormStep.TEST: EmailTestForm.address,

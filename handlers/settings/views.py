@@ -27,6 +27,7 @@ from handlers.settings.callbacks import (
 
 # /new's test email explains failures the same way.
 from handlers.settings.failures import failure_reason as failure_reason
+from handlers.settings.inbox_views import page_line as inbox_page_line
 from handlers.settings.limits_views import cap_line, quiet_line
 from handlers.settings.states import ORDER, FormStep
 from storage.mailing_settings import Security, SmtpSettings
@@ -122,6 +123,7 @@ def overview_keyboard(current: MailingSettings) -> InlineKeyboardMarkup:
     else:
         button(_("✈️ Turn Telegram on"), OverviewAction.TG_ON)
     button(_("🌙 Quiet hours and frequency cap"), OverviewAction.LIMITS)
+    button(_("📥 Mailbox for unsubscribes and bounces"), OverviewAction.INBOX)
     kb.adjust(1)
     if current.smtp is not None:
         # One value can be changed alone; it is verified like the whole form.
@@ -329,4 +331,5 @@ async def show_overview(
 ) -> None:
     """Send the /settings page (also for a main menu button)."""
     current = await mailing_settings.current()
-    await target.answer(overview_text(current, settings), reply_markup=overview_keyboard(current))
+    text = overview_text(current, settings) + await inbox_page_line(settings)
+    await target.answer(text, reply_markup=overview_keyboard(current))
