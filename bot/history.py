@@ -174,14 +174,14 @@ class HistoryService:
         self.settings = settings
         self.repo = HistoryRepository(db)
 
-    def query(self, flt: HistoryFilter) -> HistoryQuery:
+    def query(self, flt: HistoryFilter, only: int | None = None) -> HistoryQuery:
         tz = self.settings.tz
         first, last = flt.days.first, flt.days.last
         start = datetime.combine(first, time(), tzinfo=tz) if first else None
         end = None
         if last and last < date.max:
             end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz)
-        return HistoryQuery(start, end, flt.words)
+        return HistoryQuery(start, end, flt.words, only)
 
     async def page(self, flt: HistoryFilter, page: int) -> HistoryPage:
         query = self.query(flt)
@@ -198,13 +198,14 @@ class HistoryService:
         sheet_title: str,
         headers: Sequence[str],
         row_of: Any,
+        only: int | None = None,
     ) -> int:
         """Every mailing of the filter as one sheet; `row_of(HistoryRow)` (awaitable) gives a
         row's cells. Returns the mailings written."""
         writer = XlsxWriter(path, sheet_title, headers)
         batch: list[Sequence[Any]] = []
         written = 0
-        async for row in self.repo.iter_rows(self.query(flt)):
+        async for row in self.repo.iter_rows(self.query(flt, only)):
             batch.append(await row_of(row))
             written += 1
             if len(batch) >= 500:

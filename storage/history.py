@@ -37,6 +37,7 @@ class HistoryQuery:
     start: datetime | None = None
     end: datetime | None = None
     words: tuple[str, ...] = ()
+    mailing_id: int | None = None  # just this one mailing
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ def _where(query: HistoryQuery) -> tuple[str, dict[str, Any]]:
     if query.end is not None:
         parts.append("m.scheduled_at < :end")
         params["end"] = to_db_time(query.end)
+    if query.mailing_id is not None:
+        parts.append("m.id = :mailing_id")
+        params["mailing_id"] = query.mailing_id
     for index, word in enumerate(query.words):
         parts.append(f"m.name_folded LIKE :w{index} ESCAPE '\\'")
         params[f"w{index}"] = _like(fold(word) or "")
@@ -158,4 +162,3 @@ class HistoryRepository:
                 },
             )
         )
-
