@@ -61,7 +61,7 @@ def counts_lines(counts: Counts) -> list[str]:
     for channel in Channel:
         per = counts.by_channel.get(channel)
         if per:
-            parts = ", ".join(f"{status_label(s)} {n}" for s, n in per.items() if n)
+            parts = ", ".join(f"{status_label(s)} {per[s]}" for s in DeliveryStatus if per.get(s))
             lines.append(f"  {channel_name(channel)}: {parts}")
     return lines
 
