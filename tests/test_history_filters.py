@@ -59,11 +59,11 @@ async def test_quick_periods_narrow_the_list(bot: RunningBot) -> None:
     await make(bot, "Sixty days", days_ago(bot, 60))
     await bot.say(ADMIN, "/history")
     assert len(names(bot)) == 4
-    await bot.press(ADMIN, "Today")
+    await bot.press(ADMIN, "Just today")
     assert names(bot) == ["Now"]
     await bot.press(ADMIN, "7 days")
     assert names(bot) == ["Now", "Three days"]
-    assert "✓ 7 days" in [t for t, _ in bot.api.last_message(ADMIN).buttons()]
+    assert "✓ Last 7 days" in [t for t, _ in bot.api.last_message(ADMIN).buttons()]
     await bot.press(ADMIN, "30 days")
     assert names(bot) == ["Now", "Three days", "Twenty days"]
     await bot.press(ADMIN, "All time")
@@ -128,7 +128,7 @@ async def test_pages_of_ten(bot: RunningBot, count: int) -> None:
 async def test_an_empty_period_says_so_and_keeps_the_filters(bot: RunningBot) -> None:
     await make(bot, "Old", days_ago(bot, 60))
     await bot.say(ADMIN, "/history")
-    await bot.press(ADMIN, "Today")
+    await bot.press(ADMIN, "Just today")
     assert "No mailings match" in bot.api.sent_texts(ADMIN)[-2]
     assert names(bot) == []
     assert any("All time" in t for t, _ in bot.api.last_message(ADMIN).buttons())
@@ -166,7 +166,7 @@ async def test_a_russian_export_is_named_in_russian(start_bot: object) -> None:
     bot = await start_bot(locale="ru")  # type: ignore[operator]
     await make(bot, "Акция", days_ago(bot, 1))
     await bot.say(ADMIN, "/history")
-    await bot.press(ADMIN, "Этот месяц" if local_today(bot).day > 1 else "30 дней")
+    await bot.press(ADMIN, "За этот месяц" if local_today(bot).day > 1 else "За 30 дней")
     await bot.press(ADMIN, "XLSX")
     call = bot.documents_to(ADMIN)[-1]
     assert call.files["document"][0].startswith("История_рассылок_")

@@ -31,9 +31,9 @@ def history_of(mailings: MailingService) -> HistoryService:
 
 def preset_names() -> dict[Preset, str]:
     return {
-        Preset.TODAY: _("Today"),
-        Preset.WEEK: _("7 days"),
-        Preset.MONTH30: _("30 days"),
+        Preset.TODAY: _("Just today"),
+        Preset.WEEK: _("Last 7 days"),
+        Preset.MONTH30: _("Last 30 days"),
         Preset.THIS_MONTH: _("This month"),
         Preset.ALL: _("All time"),
     }
