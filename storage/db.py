@@ -20,6 +20,13 @@ import aiosqlite
 BUSY_TIMEOUT_MS = 10_000
 
 
+def fold(text: str | None) -> str | None:
+    """A name as history search compares it: casefolded (Cyrillic too, unlike SQLite's
+    LIKE), ё as е. Registered on every connection as SQL `fold()` for the trigger that
+    keeps mailings.name_folded (docs/architecture.md, "Storage")."""
+    return None if text is None else text.casefold().replace("ё", "е")
+
+
 async def connect(path: Path | str) -> aiosqlite.Connection:
     """Open the database file in autocommit mode with WAL and foreign keys on."""
     conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -28,6 +35,7 @@ async def connect(path: Path | str) -> aiosqlite.Connection:
     await conn.execute("PRAGMA journal_mode = WAL")
     await conn.execute("PRAGMA synchronous = NORMAL")
     await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.create_function("fold", 1, fold, deterministic=True)
     return conn
 
 

@@ -14,6 +14,12 @@ class HistoryAction(StrEnum):
     CANCEL = "cancel"  # the cancellation confirmed
     MOVE = "move"  # Change time: the date picker
     TIME = "time"  # a quick time of buttons sent before the shared time picker (value HHMM)
+    FILTER = "filter"  # a quick date range (value: bot.history.Preset)
+    RESET = "reset"  # drop the search words
+    EXPORT = "export"  # the list (mailing_id 0) or one mailing as XLSX
+    CHART = "chart"  # the mailing's outcome as a picture
+    COPY = "copy"  # duplicate as a new draft in /new
+    FAILED = "failed"  # resend a finished mailing's failed rows
 
 
 class HistoryCb(CallbackData, prefix="hist"):

@@ -13,13 +13,12 @@ from bot.mailings import NOW, MailingService, MomentPassedError
 from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message
 from handlers.components.date_picker import DatePicker
-from handlers.components.texts import day_text, moment_text, zone_words
+from handlers.components.texts import day_text, moment_text, status_name, zone_words
 from handlers.components.time_picker import TimePicker, button_time, passed_text, time_rows
 from handlers.formatting import quote
+from handlers.history.actions import pressed_on
 from handlers.history.callbacks import HistoryCb
-from handlers.history.card import pressed_on
 from handlers.history.states import Reschedule
-from handlers.history.views import status_name
 from handlers.keyboards import cancel_only
 from storage.statuses import MailingStatus
 

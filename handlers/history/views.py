@@ -1,113 +1,171 @@
-"""/history's pages: the list of mailings (scheduled first) and a mailing's card."""
+"""/history's list: a page of mailings (scheduled first), its date filter and search."""
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.history import PAGE, HistoryFilter, HistoryPage, HistoryService, Preset
 from bot.mailings import MailingService
-from handlers.components.texts import (
-    channels_text,
-    mode_name,
-    moment_text,
-    segment_title,
-    status_name,
-    zone_words,
-)
+from handlers.components.texts import channels_text, status_name
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
-from handlers.mailing_run import run_controls
-from storage.mailings import Mailing
-from storage.statuses import DeliveryStatus, MailingStatus, ModeChoice
+from handlers.history.card import card_markup, card_text, counts_of, show_card
+from storage.deliveries import Counts
+from storage.history import HistoryRow
+from storage.statuses import DeliveryStatus, MailingStatus
 
-PAGE = 10
+__all__ = ["card_markup", "card_text", "show_card", "show_history", "status_name"]
+
 _ICONS: dict[str, str] = {
     MailingStatus.SCHEDULED: "🕒", MailingStatus.RUNNING: "▶️", MailingStatus.PAUSED: "⏸",
     MailingStatus.COMPLETED: "✅", MailingStatus.CANCELLED: "✖️", MailingStatus.MISSED: "⚠️",
 }  # fmt: skip
 
 
-def _page_button(text: str, page: int) -> InlineKeyboardButton:
+def history_of(mailings: MailingService) -> HistoryService:
+    """The history service on the mailings' database (one of the Services once merged)."""
+    return HistoryService(mailings.mailings.db, mailings.settings)
+
+
+def preset_names() -> dict[Preset, str]:
+    return {
+        Preset.TODAY: _("Just today"),
+        Preset.WEEK: _("Last 7 days"),
+        Preset.MONTH30: _("Last 30 days"),
+        Preset.THIS_MONTH: _("This month"),
+        Preset.ALL: _("All time"),
+    }
+
+
+def kind_text(row: HistoryRow) -> str:
+    """One-off, or the promotion's name."""
+    if row.promotion_name is None:
+        return _("one-off")
+    return _("promotion “{name}”").format(name=row.promotion_name)
+
+
+def segment_text(row: HistoryRow) -> str:
+    if row.segment_name is None:
+        return "—"
+    return _("All guests") if row.segment_builtin else row.segment_name
+
+
+def filter_text(flt: HistoryFilter) -> str:
+    """The filter in words ("" when the whole history shows)."""
+    parts = []
+    first, last = flt.days.first, flt.days.last
+    if first and last:
+        period = f"{first:%d.%m.%Y}" if first == last else f"{first:%d.%m.%Y}–{last:%d.%m.%Y}"
+        parts.append(_("Period: {period}").format(period=period))
+    if flt.words:
+        parts.append(_("Search: {words}").format(words=quote(" ".join(flt.words))))
+    return " · ".join(parts)
+
+
+def _line(number: int, row: HistoryRow, counts: Counts, service: HistoryService) -> str:
+    mailing = row.mailing
+    when = service.local(mailing.scheduled_at).strftime("%d.%m.%Y %H:%M")
+    head = f"{number}. {_ICONS.get(mailing.status, '•')} {when} · <b>{quote(mailing.name)}</b>"
+    about = " · ".join(
+        [
+            kind_text(row),
+            quote(segment_text(row)),
+            channels_text(mailing.channels),
+            status_name(mailing.status),
+        ]
+    )
+    tally = _("recipients {total} · sent {sent} · failed {failed}").format(
+        total=counts.total(),
+        sent=counts.total(DeliveryStatus.SENT),
+        failed=counts.total(DeliveryStatus.FAILED),
+    )
+    return f"{head}\n    {about}\n    {tally}"
+
+
+def _button(text: str, action: HistoryAction, **fields: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text=text, callback_data=HistoryCb(action=HistoryAction.PAGE, page=page).pack()
+        text=text,
+        callback_data=HistoryCb(action=action, **fields).pack(),
     )
 
 
-async def show_history(target: Message, mailings: MailingService, page: int = 0) -> None:
-    found, total = await mailings.recent(limit=PAGE, offset=page * PAGE)
-    if total == 0:
-        await target.answer(_("There are no mailings yet. /new creates one."))
-        return
+def list_markup(found: HistoryPage, service: HistoryService) -> InlineKeyboardBuilder:
+    """A button per mailing on the page, then Newer / Older."""
     kb = InlineKeyboardBuilder()
-    for mailing in found:
-        when = mailings.local(mailing.scheduled_at).strftime("%d.%m %H:%M")
+    for row in found.rows:
+        mailing = row.mailing
+        when = service.local(mailing.scheduled_at).strftime("%d.%m %H:%M")
         name = mailing.name if len(mailing.name) <= 32 else mailing.name[:31] + "…"
-        kb.button(
-            text=f"{_ICONS.get(mailing.status, '•')} {when} · {name}",
-            callback_data=HistoryCb(action=HistoryAction.OPEN, mailing_id=mailing.id, page=page),
+        kb.row(
+            _button(
+                f"{_ICONS.get(mailing.status, '•')} {when} · {name}",
+                HistoryAction.OPEN,
+                mailing_id=mailing.id,
+                page=found.page,
+            )
         )
-    kb.adjust(1)
     nav = []
-    if page > 0:
-        nav.append(_page_button(_("‹ Newer"), page - 1))
-    if (page + 1) * PAGE < total:
-        nav.append(_page_button(_("Older ›"), page + 1))
+    if found.page > 0:
+        nav.append(_button(_("‹ Newer"), HistoryAction.PAGE, page=found.page - 1))
+    if found.has_next:
+        nav.append(_button(_("Older ›"), HistoryAction.PAGE, page=found.page + 1))
     if nav:
         kb.row(*nav)
-    await target.answer(
-        _("<b>Mailings</b> ({total}): scheduled first, then the newest.").format(total=total),
-        reply_markup=kb.as_markup(),
-    )
+    return kb
 
 
-async def card_text(mailing: Mailing, mailings: MailingService) -> str:
-    segment = await mailings.segment(mailing.segment_id)
-    channels = channels_text(mailing.channels)
-    if len(mailing.channels) == 2:
-        channels += f" · {mode_name(ModeChoice.of(mailing.send_mode, mailing.channels))}"
-    lines = [
-        _("<b>Mailing “{name}”</b>").format(name=quote(mailing.name)),
-        _("Status: {status}").format(status=status_name(mailing.status)),
-        _("When: {when}").format(
-            when=_("{moment} ({tz})").format(
-                moment=moment_text(mailings.local(mailing.scheduled_at)),
-                tz=zone_words(mailings.settings),
-            )
-        ),
-        _("Segment: {segment}").format(segment=segment_title(segment) if segment else "—"),
-        _("Channels: {channels}").format(channels=channels),
-    ]
-    if mailing.subject:
-        lines.append(_("Email subject: {subject}").format(subject=quote(mailing.subject)))
-    lines.append(_("Image: {answer}").format(answer=_("yes") if mailing.image_path else _("no")))
-    return "\n".join(lines)
-
-
-def card_markup(mailing: Mailing, page: int, unknown: int = 0) -> InlineKeyboardMarkup:
-    """Change time / Cancel until it starts; then the run controls (Pause, Resume, ...)."""
+def filter_markup(found: HistoryPage, flt: HistoryFilter) -> InlineKeyboardBuilder:
+    """The quick periods, Export and Clear search (a message of their own under the list)."""
     kb = InlineKeyboardBuilder()
-    if mailing.status == MailingStatus.SCHEDULED:
-        kb.button(
-            text=_("🕒 Change time"),
-            callback_data=HistoryCb(action=HistoryAction.MOVE, mailing_id=mailing.id),
-        )
-        kb.button(
-            text=_("✖️ Cancel mailing"),
-            callback_data=HistoryCb(action=HistoryAction.ASK, mailing_id=mailing.id),
-        )
-        kb.adjust(1)
+    quick = [
+        _button(("✓ " if flt.preset == p else "") + name, HistoryAction.FILTER, value=p.value)
+        for p, name in preset_names().items()
+    ]
+    kb.row(*quick[:3])
+    kb.row(*quick[3:])
+    tools = []
+    if found.total:
+        tools.append(_button(_("📥 Export XLSX"), HistoryAction.EXPORT))
+    if flt.words:
+        tools.append(_button(_("✖️ Clear search"), HistoryAction.RESET))
+    if tools:
+        kb.row(*tools)
+    return kb
+
+
+async def show_history(
+    target: Message,
+    mailings: MailingService,
+    page: int = 0,
+    flt: HistoryFilter | None = None,
+) -> None:
+    """A page of the history under the filter (the whole history without one)."""
+    flt = flt or HistoryFilter()
+    service = history_of(mailings)
+    found = await service.page(flt, page)
+    if found.total == 0 and not flt.narrowed:
+        await target.answer(_("There are no mailings yet. /new creates one."))
+        return
+    lines = [_("<b>Mailings</b> ({total}): scheduled first, then the newest.").format(
+        total=found.total
+    )]  # fmt: skip
+    narrowed = filter_text(flt)
+    if narrowed:
+        lines.append(narrowed)
+    if found.total == 0:
+        lines.append(_("No mailings match. Choose another period or clear the search."))
     else:
-        controls = run_controls(mailing, unknown)
-        if controls is not None:
-            for row in controls.inline_keyboard:
-                kb.row(*row)
-    kb.row(_page_button(_("« Back to the list"), page))
-    return kb.as_markup()
-
-
-async def show_card(target: Message, mailing: Mailing, mailings: MailingService, page: int) -> None:
-    unknown = (await mailings.delivery_counts(mailing.id)).total(DeliveryStatus.UNKNOWN)
+        pages = (found.total + PAGE - 1) // PAGE
+        lines.append(_("Page {page} of {pages}.").format(page=found.page + 1, pages=pages))
+    lines.append("")
+    for index, row in enumerate(found.rows, start=found.page * PAGE + 1):
+        lines.append(_line(index, row, await counts_of(mailings, row.mailing.id), service))
+    await target.answer("\n".join(lines), reply_markup=list_markup(found, service).as_markup())
+    hint = _("Filter by a period or type one like {example}; type words of a name to search.")
+    today = mailings.today()
     await target.answer(
-        await card_text(mailing, mailings), reply_markup=card_markup(mailing, page, unknown)
+        hint.format(example=f"{today:01.%m.%Y}-{today:%d.%m.%Y}"),
+        reply_markup=filter_markup(found, flt).as_markup(),
     )

@@ -212,3 +212,13 @@ class NewMailingHost:
 
 
 PARTS = MessageParts(NewMailingHost())
+
+
+async def open_draft(
+    target: Message, state: FSMContext, data: dict[str, Any], mailings: MailingService
+) -> None:
+    """Open /new on a draft filled from elsewhere (a duplicated mailing): its first
+    unanswered step, or the preview when nothing is missing; edited as a whole draft."""
+    await state.clear()
+    await state.set_data({**data, "editing": True})
+    await show_step(target, state, missing(data) or "preview", mailings)
