@@ -160,7 +160,7 @@ class MailingRun:
             await populate(self.store, self.mailing, self.clock.date(), lambda: self.stopping)
             if not self.stopping:
                 state = await self.store.run_state(mailing_id)
-                self.counts = await self.store.counts(mailing_id)
+                self.counts = await self.store.run_counts(mailing_id)
                 message_id = await self.progress.open(
                     state.progress_message_id if state else None, self.counts
                 )
@@ -196,7 +196,7 @@ class MailingRun:
             await self._close(PAUSED, final=False)
         elif self.stop_reason is StopReason.CANCEL:
             if self._told_cancelled:  # its last sends ended after the admin was told
-                self.counts = await self.store.counts(mailing_id)
+                self.counts = await self.store.run_counts(mailing_id)
                 await self._close(MailingStatus.CANCELLED, final=False)
         elif self.paused_channels:
             await self.store.move(mailing_id, PAUSED, (RUNNING,))
@@ -216,7 +216,7 @@ class MailingRun:
         self._told_cancelled = not self.ended
         cancelled = await self.store.cancel(self.mailing.id, (RUNNING, PAUSED))
         if cancelled:
-            self.counts = await self.store.counts(self.mailing.id)
+            self.counts = await self.store.run_counts(self.mailing.id)
             await self._close(MailingStatus.CANCELLED)
         return cancelled
 
@@ -233,6 +233,8 @@ class MailingRun:
 
     async def _close(self, state: str, *, final: bool = True) -> None:
         """Show the end state in the progress message; a summary when the run is over."""
+        if state != STOPPED:  # the history list reads these instead of counting rows
+            await self.store.save_guest_counts(self.mailing.id)
         await self.progress.close(state, self.counts, final=final)
 
     # ------------------------------------------------------------------ sending
@@ -247,7 +249,7 @@ class MailingRun:
         try:
             while not self.stopping:
                 if not counted:
-                    self.counts = await self.store.counts(self.mailing.id)
+                    self.counts = await self.store.run_counts(self.mailing.id)
                 counted = False
                 self.progress.changed(self.counts)
                 active = [
@@ -266,7 +268,7 @@ class MailingRun:
             self.sending = False
             await self.journal.close()
             self.clean = True
-            self.counts = await self.store.counts(self.mailing.id)
+            self.counts = await self.store.run_counts(self.mailing.id)
 
     def _left(self, channel: Channel) -> bool:
         """True when the channel has rows to send (or may get fallbacks from an earlier one)."""
@@ -366,9 +368,11 @@ class MailingRun:
             if channel is not None and finish.status != PENDING:
                 counts.add(channel, PENDING, -1)
                 counts.add(channel, finish.status, 1)
+                counts.guest_row(finish.guest_id, channel, finish.status, finish.error_code)
             status = fallbacks.get(finish.delivery_id)
             if finish.fallback and status is not None:
                 counts.add(finish.fallback, status, 1)
+                counts.guest_row(finish.guest_id, finish.fallback, status)
                 if status == PENDING and finish.fallback in self.pipelines:
                     self.pipelines[finish.fallback].more.set()
         self.progress.changed(counts)

@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.mailings import MailingService
 from handlers.components.texts import (
     channels_text,
+    guest_counts_text,
     mode_name,
     moment_text,
     segment_title,
@@ -81,6 +82,11 @@ async def card_text(mailing: Mailing, mailings: MailingService) -> str:
     if mailing.subject:
         lines.append(_("Email subject: {subject}").format(subject=quote(mailing.subject)))
     lines.append(_("Image: {answer}").format(answer=_("yes") if mailing.image_path else _("no")))
+    if mailing.started_at is not None:  # counts in guests, as the progress and summary
+        counts = await mailings.guest_counts(mailing.id)
+        # A paused run's clock stopped when it paused (its last change).
+        paused = mailing.updated_at if mailing.status == MailingStatus.PAUSED else None
+        lines += ["", guest_counts_text(counts, mailing.started_at, mailing.finished_at or paused)]
     return "\n".join(lines)
 
 
