@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,7 +35,8 @@ from bot.render import (
 )
 from bot.smtp import SmtpConfig, VerifyResult, send_one_email
 from storage.db import Database
-from storage.deliveries import Counts, DeliveryRepository
+from storage.deliveries import Counts, DeliveryRepository, now_text
+from storage.guest_counts import GuestCountRepository, GuestCounts
 from storage.guests import Guest
 from storage.mailing_settings import ChannelSwitches, MailingSettingsRepository
 from storage.mailings import Mailing, MailingRepository
@@ -383,6 +385,17 @@ class MailingService:
     async def delivery_counts(self, mailing_id: int) -> Counts:
         """The mailing's delivery rows by channel and status (a card's "Resend unknown")."""
         return await DeliveryRepository(self.mailings.db).counts(mailing_id)
+
+    async def guest_counts(self, mailing_id: int) -> GuestCounts:
+        """The mailing's numbers in guests (reached, per channel, failed, unreachable...),
+        the units of the preview, the progress message and the summary."""
+        found = await self.guest_counts_many([mailing_id])
+        return found.get(mailing_id, GuestCounts())
+
+    async def guest_counts_many(self, mailing_ids: Sequence[int]) -> dict[int, GuestCounts]:
+        """Numbers in guests of several mailings (a page of the history list): a finished
+        run's kept numbers, counted now for running ones (and kept for others)."""
+        return await GuestCountRepository(self.mailings.db).many(list(mailing_ids), now_text())
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.tz)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from storage.db import Database
+from storage.guest_counts import GuestCountRepository, GuestTally, rows_of
 from storage.mailings import status_change
 from storage.segments import (
     EMAIL_REACHABLE,
@@ -154,6 +155,8 @@ class Counts:
     """Delivery rows of a mailing by channel and status."""
 
     by_channel: dict[str, dict[str, int]]
+    # The guests' states, when read for a run (DeliveryRepository.run_counts).
+    guests: GuestTally | None = None
 
     def total(self, status: str | None = None) -> int:
         """Rows with `status` (all rows when None), over every channel."""
@@ -167,6 +170,13 @@ class Counts:
         """Move the count of one channel's status by delta."""
         per = self.by_channel.setdefault(channel, {})
         per[status] = per.get(status, 0) + delta
+
+    def guest_row(
+        self, guest_id: int, channel: str, status: str, error_code: str | None = None
+    ) -> None:
+        """The guest's row on `channel` now stands at `status` (the guests' numbers follow)."""
+        if self.guests is not None:
+            self.guests.set(guest_id, Channel(channel), status, error_code)
 
 
 class DeliveryRepository:
@@ -352,6 +362,16 @@ class DeliveryRepository:
         for channel, status, count in rows:
             found.setdefault(Channel(channel), {})[DeliveryStatus(status)] = int(count)
         return Counts(found)
+
+    async def run_counts(self, mailing_id: int) -> Counts:
+        """The mailing's rows by channel and status with every guest's state, in one read
+        (a run keeps both up to date as rows finish)."""
+        tally = await GuestCountRepository(self.db).tally(mailing_id)
+        return Counts(rows_of(tally.histogram), tally)
+
+    async def save_guest_counts(self, mailing_id: int) -> None:
+        """Keep the mailing's numbers in guests as its rows stand now (a run ended)."""
+        await GuestCountRepository(self.db).save(mailing_id, now_text())
 
     # ------------------------------------------------------------------ admin actions
     async def cancel(self, mailing_id: int, expected: Sequence[MailingStatus]) -> bool:

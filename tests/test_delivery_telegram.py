@@ -59,7 +59,9 @@ async def test_each_reachable_guest_gets_the_message_once_and_the_journal_names_
     }
     await bot.settle()
     summary = bot.api.sent_texts(ADMIN)[-1]
-    assert "is complete" in summary and "Sent: 5, failed: 0, skipped: 3" in summary
+    assert "is complete" in summary and "Reached: 5 of 8 guests" in summary
+    assert "Failed (no channel delivered): 0 guests" in summary
+    assert "Unreachable by the chosen channels: 3 guests" in summary
 
 
 async def test_a_429_storm_pauses_every_send_and_nobody_is_lost_or_doubled(
@@ -134,7 +136,7 @@ async def test_a_send_whose_answer_was_lost_is_unknown_never_resent_until_the_ad
     assert rows[str(chat_of(2))]["status"] == "unknown"
     assert len(bot.api.messages.get(chat_of(2), {})) == 1  # it did arrive, once
     await bot.settle()
-    assert "Unknown: 1" in bot.api.sent_texts(ADMIN)[-1]
+    assert "Unknown (in flight when the bot stopped): 1 guest" in bot.api.sent_texts(ADMIN)[-1]
     await bot.press(ADMIN, "Resend unknown")
     await wait_status(db, mailing.id, "completed")
     await wait_until(lambda: len(bot.api.messages.get(chat_of(2), {})) == 2, what="the resend")

@@ -162,16 +162,22 @@ async def compose(
 @pytest.mark.parametrize(
     ("channels", "mode", "stored", "send_mode", "counts"),
     [
-        (("Telegram",), None, ("telegram",), "all", "Will be sent: Telegram 2, email 0"),
-        (("Email",), None, ("email",), "all", "Will be sent: Telegram 0, email 2"),
+        (("Telegram",), None, ("telegram",), "all",
+         "Will get it: 2 of 4 guests\nWill get it in Telegram: 2 guests\n"
+         "Unreachable by the chosen channels: 2 guests"),
+        (("Email",), None, ("email",), "all",
+         "Will get it: 2 of 4 guests\nWill get it by email: 2 guests\n"
+         "Unreachable by the chosen channels: 2 guests"),
         (("Telegram", "Email"), "All selected", ("telegram", "email"), "all",
-         "Will be sent: Telegram 2, email 2"),
+         "Will get it: 3 of 4 guests\nWill get it in Telegram: 2 guests\n"
+         "Will get it by email: 2 guests\nUnreachable by the chosen channels: 1 guest"),
         (("Email", "Telegram"), "Telegram first", ("telegram", "email"), "priority",
-         "Will be sent: Telegram 2, email 1"),
+         "Will get it: 3 of 4 guests\nWill get it in Telegram: 2 guests\n"
+         "Will get it by email: 1 guest\nUnreachable by the chosen channels: 1 guest"),
         (("Telegram", "Email"), "Email first", ("email", "telegram"), "priority",
-         "Will be sent: Telegram 1, email 2"),
-    ],
-)  # fmt: skip
+         "Will get it: 3 of 4 guests\nWill get it in Telegram: 1 guest\n"
+         "Will get it by email: 2 guests\nUnreachable by the chosen channels: 1 guest"),
+    ])  # fmt: skip
 async def test_happy_path_for_each_channel_combination_and_mode(
     bot: RunningBot,
     channels: tuple[str, ...],

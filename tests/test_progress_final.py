@@ -24,4 +24,4 @@ async def test_a_mailing_shorter_than_the_edit_interval_ends_edited_to_completed
     await wait_until(lambda: "completed" in "".join(progress_texts()), what="the final edit")
     [progress] = progress_texts()
     assert "running" not in progress
-    assert "Sent: 2" in progress, progress
+    assert "Reached: 2 of 2 guests" in progress, progress

@@ -20,13 +20,14 @@ from typing import Protocol
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
 from bot.delivery.limiter import RateLimiter
 from bot.zones import zone_words
 from storage.deliveries import Counts
+from storage.guest_counts import GuestCounts
 from storage.statuses import Channel, DeliveryStatus, MailingStatus
 
 log = logging.getLogger(__name__)
@@ -128,23 +129,8 @@ class Progress:
                 _("📨 <b>{name}</b> — {state}").format(
                     name=html.escape(self.name), state=states.get(self.state, self.state)
                 ),
-                _("Sent: {sent} · failed: {failed} · skipped: {skipped} · left: {left}").format(
-                    sent=counts.total(SENT),
-                    failed=counts.total(FAILED),
-                    skipped=counts.total(SKIPPED),
-                    left=left,
-                ),
+                *guest_lines(guests_of(counts)),
             ]
-            if len(counts.by_channel) > 1:
-                for channel in sorted(counts.by_channel):
-                    total = sum(counts.by_channel[channel].values())
-                    lines.append(
-                        _("{channel}: sent {sent} of {total}").format(
-                            channel=CHANNEL_NAMES.get(channel, channel),
-                            sent=counts.channel(channel, SENT),
-                            total=total,
-                        )
-                    )
             if self.quiet_until is not None and self.state == MailingStatus.PAUSED:
                 lines.append(
                     _(
@@ -152,12 +138,6 @@ class Progress:
                     ).format(
                         time=f"{self.quiet_until:%H:%M}",
                         zone=zone_words(str(self.quiet_until.tzinfo)),
-                    )
-                )
-            if counts.total(UNKNOWN):
-                lines.append(
-                    _("Unknown (in flight when interrupted): {unknown}").format(
-                        unknown=counts.total(UNKNOWN)
                     )
                 )
             if self.state == MailingStatus.RUNNING:
@@ -295,6 +275,70 @@ async def notify(
     await send_admin(bot, chat_id, text, markup, limiter)
 
 
+def guests_of(counts: Counts) -> GuestCounts:
+    """The run's numbers in guests (none before its first read)."""
+    return counts.guests.counts() if counts.guests is not None else GuestCounts()
+
+
+def guest_lines(counts: GuestCounts, *, final: bool = False) -> list[str]:
+    """A mailing's numbers in guests, worded the same in the progress message, the
+    summary and the history card (each guest counted once, in one bucket); `final`
+    adds the hint under unknown ones. Called inside the reader's locale."""
+    lines = [
+        ngettext(
+            "Reached: {n} of {total} guest", "Reached: {n} of {total} guests", counts.recipients
+        ).format(n=counts.reached, total=counts.recipients)
+    ]
+    for channel, numbers in counts.channels.items():
+        if channel == Channel.TELEGRAM:
+            text = ngettext(
+                "Got it in Telegram: {n} guest", "Got it in Telegram: {n} guests", numbers.reached
+            )
+        else:
+            text = ngettext(
+                "Got it by email: {n} guest", "Got it by email: {n} guests", numbers.reached
+            )
+        lines.append(text.format(n=numbers.reached))
+    lines.append(
+        ngettext(
+            "Failed (no channel delivered): {n} guest",
+            "Failed (no channel delivered): {n} guests",
+            counts.failed,
+        ).format(n=counts.failed)
+    )
+    lines.append(
+        ngettext(
+            "Unreachable by the chosen channels: {n} guest",
+            "Unreachable by the chosen channels: {n} guests",
+            counts.unreachable,
+        ).format(n=counts.unreachable)
+    )
+    if counts.withheld:
+        lines.append(
+            ngettext(
+                "Not sent (cancelled or held back): {n} guest",
+                "Not sent (cancelled or held back): {n} guests",
+                counts.withheld,
+            ).format(n=counts.withheld)
+        )
+    if counts.unknown:
+        text = ngettext(
+            "Unknown (in flight when the bot stopped): {n} guest",
+            "Unknown (in flight when the bot stopped): {n} guests",
+            counts.unknown,
+        ).format(n=counts.unknown)
+        if final:
+            text += " " + _("They may have got it; you can resend.")
+        lines.append(text)
+    if counts.pending:
+        lines.append(
+            ngettext(
+                "Still to send: {n} guest", "Still to send: {n} guests", counts.pending
+            ).format(n=counts.pending)
+        )
+    return lines
+
+
 def summary(i18n: I18n, locale: str, state: str, name: str, counts: Counts) -> str:
     """The final word on a run: how it ended and where every row stands."""
     with i18n.context(), i18n.use_locale(locale):
@@ -303,19 +347,9 @@ def summary(i18n: I18n, locale: str, state: str, name: str, counts: Counts) -> s
             MailingStatus.CANCELLED: _("✖️ Mailing “{name}” was cancelled."),
             MailingStatus.PAUSED: _("⏸ Mailing “{name}” is paused."),
         }
+        guests = guests_of(counts)
         lines = [
             titles.get(state, "{name}").format(name=html.escape(name)),
-            _("Sent: {sent}, failed: {failed}, skipped: {skipped}.").format(
-                sent=counts.total(SENT),
-                failed=counts.total(FAILED),
-                skipped=counts.total(SKIPPED),
-            ),
+            *guest_lines(guests, final=True),
         ]
-        if counts.total(UNKNOWN):
-            lines.append(
-                _(
-                    "Unknown: {unknown} (in flight when the bot stopped; they may have "
-                    "arrived). You can resend them."
-                ).format(unknown=counts.total(UNKNOWN))
-            )
         return "\n".join(lines)

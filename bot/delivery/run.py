@@ -180,7 +180,7 @@ class MailingRun:
                 self._quiet_began(until)  # launched or resumed inside quiet hours
             if not self.stopping:
                 state = await self.store.run_state(mailing_id)
-                self.counts = await self.store.counts(mailing_id)
+                self.counts = await self.store.run_counts(mailing_id)
                 message_id = await self.progress.open(
                     state.progress_message_id if state else None, self.counts
                 )
@@ -218,7 +218,7 @@ class MailingRun:
             await self._pause_for_quiet(self.quiet_until)
         elif self.stop_reason is StopReason.CANCEL:
             if self._told_cancelled:  # its last sends ended after the admin was told
-                self.counts = await self.store.counts(mailing_id)
+                self.counts = await self.store.run_counts(mailing_id)
                 await self._close(MailingStatus.CANCELLED, final=False)
         elif self.paused_channels:
             await self.store.move(mailing_id, PAUSED, (RUNNING,))
@@ -256,7 +256,7 @@ class MailingRun:
         self._told_cancelled = not self.ended
         cancelled = await self.store.cancel(self.mailing.id, (RUNNING, PAUSED))
         if cancelled:
-            self.counts = await self.store.counts(self.mailing.id)
+            self.counts = await self.store.run_counts(self.mailing.id)
             await self._close(MailingStatus.CANCELLED)
         return cancelled
 
@@ -273,6 +273,8 @@ class MailingRun:
 
     async def _close(self, state: str, *, final: bool = True) -> None:
         """Show the end state in the progress message; a summary when the run is over."""
+        if state != STOPPED:  # the history list reads these instead of counting rows
+            await self.store.save_guest_counts(self.mailing.id)
         await self.progress.close(state, self.counts, final=final)
 
     # ------------------------------------------------------------------ sending
@@ -289,7 +291,7 @@ class MailingRun:
         try:
             while not self.stopping:
                 if not counted:
-                    self.counts = await self.store.counts(self.mailing.id)
+                    self.counts = await self.store.run_counts(self.mailing.id)
                 counted = False
                 self.progress.changed(self.counts)
                 active = [
@@ -310,7 +312,7 @@ class MailingRun:
                 await self.quiet.close()
             await self.journal.close()
             self.clean = True
-            self.counts = await self.store.counts(self.mailing.id)
+            self.counts = await self.store.run_counts(self.mailing.id)
 
     def _left(self, channel: Channel) -> bool:
         """True when the channel has rows to send (or may get fallbacks from an earlier one)."""
@@ -410,9 +412,11 @@ class MailingRun:
             if channel is not None and finish.status != PENDING:
                 counts.add(channel, PENDING, -1)
                 counts.add(channel, finish.status, 1)
+                counts.guest_row(finish.guest_id, channel, finish.status, finish.error_code)
             status = fallbacks.get(finish.delivery_id)
             if finish.fallback and status is not None:
                 counts.add(finish.fallback, status, 1)
+                counts.guest_row(finish.guest_id, finish.fallback, status)
                 if status == PENDING and finish.fallback in self.pipelines:
                     self.pipelines[finish.fallback].more.set()
         self.progress.changed(counts)

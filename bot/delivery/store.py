@@ -48,6 +48,12 @@ class RunStore(Protocol):
     async def counts(self, mailing_id: int) -> Counts:
         """The mailing's rows by channel and status."""
 
+    async def run_counts(self, mailing_id: int) -> Counts:
+        """The mailing's rows by channel and status, with every guest's state."""
+
+    async def save_guest_counts(self, mailing_id: int) -> None:
+        """Keep the mailing's numbers in guests (its run ended)."""
+
     async def set_paused_channels(
         self, mailing_id: int, channels: Sequence[Channel], last_error: str | None = None
     ) -> None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
 
 from bot.config import Settings
+from bot.delivery.progress import duration, guest_lines
 from bot.images import MAX_ASPECT, MAX_BYTES, MAX_SIDES_SUM, MIN_SIDE, ImageError
 from bot.parsing import DateError, TimeError
 from bot.render import VARIABLES, TemplateError
 from bot.zones import zone_words as _zone_words
 from handlers.formatting import quote
+from storage.guest_counts import GuestCounts
 from storage.segments import Segment
 from storage.statuses import Channel, MailingStatus, ModeChoice
 
@@ -135,3 +138,22 @@ def status_name(status: str) -> str:
         MailingStatus.MISSED: _("missed (the bot was down at its time)"),
     }
     return names.get(status, status)
+
+
+def guest_counts_text(
+    counts: GuestCounts, started: datetime | None = None, finished: datetime | None = None
+) -> str:
+    """A mailing's numbers in guests for its card, worded as its progress message and
+    summary word them, then how long it took (so far) and how fast it went."""
+    lines = guest_lines(counts)
+    if started is not None:
+        seconds = ((finished or datetime.now(UTC)) - started).total_seconds()
+        done = counts.reached + counts.failed + counts.unknown
+        rate = done / seconds if seconds >= 1 else 0.0
+        lines.append(
+            _("Took {time} · {rate} guests/s").format(
+                time=duration(max(seconds, 0.0)),
+                rate=format_decimal(round(rate, 1), "#,##0.0", locale=locale()),
+            )
+        )
+    return "\n".join(lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -12,8 +11,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.mailings import MailingService
 from handlers.components.texts import (
-    channel_name,
     channels_text,
+    guest_counts_text,
     mode_name,
     moment_text,
     segment_title,
@@ -25,7 +24,7 @@ from handlers.history.callbacks import HistoryAction, HistoryCb
 from handlers.mailing_run import run_controls
 from storage.deliveries import Counts
 from storage.mailings import Mailing
-from storage.statuses import Channel, DeliveryStatus, MailingStatus, ModeChoice
+from storage.statuses import DeliveryStatus, MailingStatus, ModeChoice
 
 __all__ = ["card_markup", "card_text", "counts_of", "extra_rows", "show_card", "status_name"]
 
@@ -39,6 +38,7 @@ async def counts_of(mailings: MailingService, mailing_id: int) -> Counts:
 
 
 def status_label(status: str) -> str:
+    """A delivery status in words (the chart's legend)."""
     names: dict[str, str] = {
         DeliveryStatus.PENDING: _("waiting"),
         DeliveryStatus.SENDING: _("being sent"),
@@ -48,45 +48,6 @@ def status_label(status: str) -> str:
         DeliveryStatus.UNKNOWN: _("unknown"),
     }
     return names.get(status, status)
-
-
-def counts_lines(counts: Counts) -> list[str]:
-    """The card's counts: per status, then per channel (the one place they are written)."""
-    if not counts.total():
-        return [_("Deliveries: none yet.")]
-    lines = [_("Deliveries: {total}").format(total=counts.total())]
-    for status in DeliveryStatus:
-        if counts.total(status):
-            lines.append(f"  {status_label(status)}: {counts.total(status)}")
-    for channel in Channel:
-        per = counts.by_channel.get(channel)
-        if per:
-            parts = ", ".join(f"{status_label(s)} {per[s]}" for s in DeliveryStatus if per.get(s))
-            lines.append(f"  {channel_name(channel)}: {parts}")
-    return lines
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return _("{h} h {m} min").format(h=hours, m=minutes)
-    if minutes:
-        return _("{m} min {s} s").format(m=minutes, s=secs)
-    return _("{s} s").format(s=secs)
-
-
-def pace_lines(mailing: Mailing, counts: Counts) -> list[str]:
-    """How long it has been sending and how fast (messages sent per minute)."""
-    if mailing.started_at is None:
-        return []
-    end = mailing.finished_at or datetime.now(mailing.started_at.tzinfo)
-    seconds = max((end - mailing.started_at).total_seconds(), 1.0)
-    sent = counts.total(DeliveryStatus.SENT)
-    return [
-        _("Duration: {duration}").format(duration=_duration(seconds)),
-        _("Rate: {rate} messages a minute").format(rate=round(sent * 60 / seconds, 1)),
-    ]
 
 
 async def card_text(mailing: Mailing, mailings: MailingService, counts: Counts) -> str:
@@ -109,13 +70,16 @@ async def card_text(mailing: Mailing, mailings: MailingService, counts: Counts) 
     if mailing.subject:
         lines.append(_("Email subject: {subject}").format(subject=quote(mailing.subject)))
     lines.append(_("Image: {answer}").format(answer=_("yes") if mailing.image_path else _("no")))
-    lines.append("")
-    lines.extend(counts_lines(counts))
-    lines.extend(pace_lines(mailing, counts))
+    if mailing.started_at is not None:  # in guests, as the preview, progress and summary
+        guests = await mailings.guest_counts(mailing.id)
+        # A paused run's clock stopped when it paused (its last change).
+        paused = mailing.updated_at if mailing.status == MailingStatus.PAUSED else None
+        lines += ["", guest_counts_text(guests, mailing.started_at, mailing.finished_at or paused)]
     text = mailing.text_html or ""
     if text:
         shown = text if len(text) <= TEXT_SHOWN else quote(text[:TEXT_SHOWN]) + "…"
-        lines += ["", _("<b>Text</b> (as guests see it, with their data in the variables):"), shown]
+        title = _("<b>Text</b> (each guest gets it with their own data in the variables):")
+        lines += ["", title, shown]
     return "\n".join(lines)
 
 

@@ -54,6 +54,43 @@ def preview_markup(key: str) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def plan_lines(preview: Preview) -> list[str]:
+    """Who the run will reach, in the units of its progress and summary: guests per
+    chosen channel as the send mode picks them, and guests no chosen channel reaches."""
+    draft, audience = preview.draft, preview.audience
+    total = audience.reach.total
+    reached = total - audience.unreachable
+    lines = [
+        ngettext(
+            "Will get it: {n} of {total} guest", "Will get it: {n} of {total} guests", total
+        ).format(n=reached, total=total)
+    ]
+    if draft.uses_telegram:
+        lines.append(
+            ngettext(
+                "Will get it in Telegram: {n} guest",
+                "Will get it in Telegram: {n} guests",
+                audience.telegram,
+            ).format(n=audience.telegram)
+        )
+    if draft.uses_email:
+        lines.append(
+            ngettext(
+                "Will get it by email: {n} guest",
+                "Will get it by email: {n} guests",
+                audience.email,
+            ).format(n=audience.email)
+        )
+    lines.append(
+        ngettext(
+            "Unreachable by the chosen channels: {n} guest",
+            "Unreachable by the chosen channels: {n} guests",
+            audience.unreachable,
+        ).format(n=audience.unreachable)
+    )
+    return lines
+
+
 def summary_text(preview: Preview, mailings: MailingService) -> str:
     draft, audience = preview.draft, preview.audience
     reach = audience.reach
@@ -94,10 +131,8 @@ def summary_text(preview: Preview, mailings: MailingService) -> str:
         _("Reachable by Telegram: {n}").format(n=reach.telegram),
         _("Reachable by email: {n}").format(n=reach.email),
         _("Reachable by neither: {n}").format(n=reach.neither),
-        _(
-            "Will be sent: Telegram {telegram}, email {email}; not reachable by the chosen "
-            "channels: {none}"
-        ).format(telegram=audience.telegram, email=audience.email, none=audience.unreachable),
+        "",
+        *plan_lines(preview),
     ]
     if preview.nameless:
         lines.append(
