@@ -53,9 +53,11 @@ async def test_the_card_shows_the_outcome_and_the_text(bot: RunningBot) -> None:
     await bot.say(ADMIN, "/history")
     await bot.press(ADMIN, "Weekend")
     card = bot.last_text(ADMIN)
-    assert "Status: completed" in card and "Deliveries: 10" in card
-    assert "sent: 7" in card and "failed: 3" in card and "Telegram: sent 7, failed 3" in card
-    assert "Duration:" in card and "messages a minute" in card
+    # In guests, the units of the preview and the progress message.
+    assert "Status: completed" in card and "Reached: 7 of 10 guests" in card, card
+    assert "Got it in Telegram: 7 guests" in card
+    assert "Failed (no channel delivered): 3 guests" in card
+    assert "Took " in card and "guests/s" in card
     assert "Hi {first_name}" in card
     buttons = [t for t, _ in bot.api.last_message(ADMIN).buttons()]
     for label in ("Resend failed (3)", "Chart", "Export", "Duplicate", "Back to the list"):

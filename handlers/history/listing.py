@@ -24,11 +24,10 @@ from bot.mailings import MailingService
 from handlers.components.common import query_message
 from handlers.components.texts import channels_text, status_name
 from handlers.history.callbacks import HistoryCb
-from handlers.history.card import counts_of
 from handlers.history.states import Browse
 from handlers.history.views import history_of, kind_text, segment_text, show_history
+from storage.guest_counts import GuestCounts
 from storage.history import HistoryRow
-from storage.statuses import DeliveryStatus
 
 FILTER_KEY = "history"  # the filter's place in the chat's FSM data
 
@@ -114,7 +113,7 @@ async def on_typed(message: Message, state: FSMContext, mailings: MailingService
 def export_headers() -> list[str]:
     return [
         _("Date and time"), _("Name"), _("Kind"), _("Segment"), _("Channels"), _("Status"),
-        _("Recipients"), _("Sent"), _("Failed"), _("Skipped"), _("Email subject"),
+        _("Guests in the mailing"), _("Reached"), _("Not delivered"), _("Not sent"), _("Email subject"),
     ]  # fmt: skip
 
 
@@ -135,7 +134,7 @@ async def send_export(
 
     async def row_of(row: HistoryRow) -> list[Any]:
         mailing = row.mailing
-        counts = await counts_of(mailings, mailing.id)
+        counts = (await mailings.guest_counts_many([mailing.id])).get(mailing.id, GuestCounts())
         return [
             service.local(mailing.scheduled_at),
             mailing.name,
@@ -143,10 +142,10 @@ async def send_export(
             segment_text(row),
             channels_text(mailing.channels),
             status_name(mailing.status),
-            counts.total(),
-            counts.total(DeliveryStatus.SENT),
-            counts.total(DeliveryStatus.FAILED),
-            counts.total(DeliveryStatus.SKIPPED),
+            counts.recipients,  # guests, as on the card
+            counts.reached,
+            counts.failed,
+            counts.skipped,
             mailing.subject or "",
         ]
 

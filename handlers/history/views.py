@@ -11,10 +11,10 @@ from bot.mailings import MailingService
 from handlers.components.texts import channels_text, status_name
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
-from handlers.history.card import card_markup, card_text, counts_of, show_card
-from storage.deliveries import Counts
+from handlers.history.card import card_markup, card_text, show_card
+from storage.guest_counts import GuestCounts
 from storage.history import HistoryRow
-from storage.statuses import DeliveryStatus, MailingStatus
+from storage.statuses import MailingStatus
 
 __all__ = ["card_markup", "card_text", "show_card", "show_history", "status_name"]
 
@@ -64,7 +64,7 @@ def filter_text(flt: HistoryFilter) -> str:
     return " · ".join(parts)
 
 
-def _line(number: int, row: HistoryRow, counts: Counts, service: HistoryService) -> str:
+def _line(number: int, row: HistoryRow, counts: GuestCounts, service: HistoryService) -> str:
     mailing = row.mailing
     when = service.local(mailing.scheduled_at).strftime("%d.%m.%Y %H:%M")
     head = f"{number}. {_ICONS.get(mailing.status, '•')} {when} · <b>{quote(mailing.name)}</b>"
@@ -76,10 +76,8 @@ def _line(number: int, row: HistoryRow, counts: Counts, service: HistoryService)
             status_name(mailing.status),
         ]
     )
-    tally = _("recipients {total} · sent {sent} · failed {failed}").format(
-        total=counts.total(),
-        sent=counts.total(DeliveryStatus.SENT),
-        failed=counts.total(DeliveryStatus.FAILED),
+    tally = _("guests: {total} · reached: {sent} · failed: {failed}").format(
+        total=counts.recipients, sent=counts.reached, failed=counts.failed
     )
     return f"{head}\n    {about}\n    {tally}"
 
@@ -160,8 +158,10 @@ async def show_history(
         pages = (found.total + PAGE - 1) // PAGE
         lines.append(_("Page {page} of {pages}.").format(page=found.page + 1, pages=pages))
     lines.append("")
+    # In guests, as the card and the progress: kept numbers for finished mailings.
+    tallies = await mailings.guest_counts_many([row.mailing.id for row in found.rows])
     for index, row in enumerate(found.rows, start=found.page * PAGE + 1):
-        lines.append(_line(index, row, await counts_of(mailings, row.mailing.id), service))
+        lines.append(_line(index, row, tallies.get(row.mailing.id, GuestCounts()), service))
     await target.answer("\n".join(lines), reply_markup=list_markup(found, service).as_markup())
     hint = _("Filter by a period or type one like {example}; type words of a name to search.")
     today = mailings.today()
