@@ -3,7 +3,7 @@ Back and Cancel; forged builder buttons from a non-admin change nothing."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from storage.guests import GuestRecord, GuestRepository
 from storage.segments import Condition, SegmentRepository
@@ -77,3 +77,46 @@ async def test_forged_builder_buttons_from_a_non_admin_change_nothing(bot: Runni
         assert answer.params.get("show_alert") is True
     await bot.settle()
     assert [s.name for s in await repo.list()] == ["All guests", "VIP"]
+
+
+async def test_rename_duplicate_and_a_delete_refused_while_a_mailing_uses_it(
+    bot: RunningBot,
+) -> None:
+    await _seed(bot)
+    assert bot.app is not None
+    repo = SegmentRepository(bot.app.db)
+    vip = await repo.create("VIP", [Condition("group", "in", ["VIP"])])
+    await repo.create("Rich", [Condition("balance", ">=", 500)])
+    await bot.say(ADMIN, "/segments")
+    await bot.press(ADMIN, "VIP · 1")
+    await bot.press(ADMIN, "Rename")
+    await bot.say(ADMIN, "Rich")  # taken: refused, the step stays
+    assert "already exists" in bot.last_text(ADMIN)
+    await bot.say(ADMIN, "Regulars")
+    assert (await repo.get(vip.id)).name == "Regulars"  # type: ignore[union-attr]
+    await bot.press(ADMIN, "Duplicate")
+    names = sorted(s.name for s in await repo.list())
+    assert "Regulars (copy)" in names and "Regulars" in names
+    # A scheduled mailing uses the segment: the delete is refused, naming it.
+    await bot.app.services.mailings.mailings.create(
+        name="Friday party", segment_id=vip.id,
+        scheduled_at=datetime.now(UTC) + timedelta(days=1), channels=("telegram",),
+        text_html="Hi", created_by=ADMIN,
+    )  # fmt: skip
+    await bot.say(ADMIN, "/segments")
+    await bot.press(ADMIN, "Regulars · 1")
+    await bot.press(ADMIN, "Delete")
+    assert "Delete the segment «Regulars»?" in bot.last_text(ADMIN)
+    await bot.press(ADMIN, "Yes, delete")
+    assert "Friday party" in bot.last_text(ADMIN)
+    assert await repo.get(vip.id) is not None
+    # The copy is not used: asked first, then deleted.
+    await bot.say(ADMIN, "/segments")
+    await bot.press(ADMIN, "Regulars (copy)")
+    await bot.press(ADMIN, "Delete")
+    await bot.press(ADMIN, "No, keep it")
+    assert any(s.name == "Regulars (copy)" for s in await repo.list())
+    await bot.press(ADMIN, "Delete")
+    await bot.press(ADMIN, "Yes, delete")
+    assert "deleted" in bot.last_text(ADMIN) or "deleted" in "".join(bot.api.sent_texts(ADMIN)[-3:])
+    assert not any(s.name == "Regulars (copy)" for s in await repo.list())

@@ -36,6 +36,7 @@ def create_router() -> Router:
         SegAction.RENAME: manage.on_rename,
         SegAction.DUPLICATE: manage.on_duplicate,
         SegAction.DELETE: manage.on_delete,
+        SegAction.DELETE_YES: manage.on_delete_yes,
     }
     assert set(card) == set(SegAction), "every segment action needs its handler"
     for action, handler in card.items():

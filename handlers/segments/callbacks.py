@@ -15,7 +15,8 @@ class SegAction(StrEnum):
     RENAME = "rename"
     EDIT = "edit"
     DUPLICATE = "dup"
-    DELETE = "del"
+    DELETE = "del"  # asks first
+    DELETE_YES = "del_yes"  # the deletion confirmed
     LIST = "list"
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.segments import SegmentNameTaken, SegmentService, ValueRefused, groups_to_data, parse_name
+from handlers.components.confirm import ask_confirm
 from handlers.components.texts import segment_label
 from handlers.formatting import quote
-from handlers.segments.callbacks import SegCb
+from handlers.segments.callbacks import SegAction, SegCb
 from handlers.segments.states import SegmentForm
 from handlers.segments.views import nav_row, show_builder, show_card, show_list
 from storage.segments import Segment
@@ -156,9 +160,31 @@ async def on_duplicate(
 async def on_delete(
     query: CallbackQuery, message: Message, callback_data: SegCb, segments: SegmentService
 ) -> None:
+    """Delete: asked first (a segment is built condition by condition; a slip costs it)."""
     segment = await _custom(query, callback_data, segments)
     if segment is None:
         return
+    await query.answer()
+    await ask_confirm(
+        message,
+        _("Delete the segment «{name}»? Mailings already sent to it stay in the history.").format(
+            name=quote(segment.name)
+        ),
+        yes=SegCb(action=SegAction.DELETE_YES, segment_id=segment.id),
+        no=SegCb(action=SegAction.OPEN, segment_id=segment.id),
+        yes_text=_("🗑 Yes, delete"),
+        no_text=_("« No, keep it"),
+    )
+
+
+async def on_delete_yes(
+    query: CallbackQuery, message: Message, callback_data: SegCb, segments: SegmentService
+) -> None:
+    segment = await _custom(query, callback_data, segments)
+    if segment is None:
+        return
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=None)  # one answer per question
     usage = await segments.delete(segment.id)
     if usage:
         await query.answer()
