@@ -6,6 +6,7 @@ mailing's card (history) shows the same ones through `run_controls`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Protocol
 
 from aiogram import F, Router
@@ -17,7 +18,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.delivery.engine import DeliveryEngine
 from bot.mailings import MailingService
+from bot.quiet_hours import LimitsService
 from bot.scheduler import MailingScheduler
+from bot.zones import zone_words
 from handlers.components.common import query_message, show_in_place
 from handlers.components.confirm import ask_confirm
 from handlers.filters import admin_router
@@ -80,9 +83,26 @@ async def on_pause(query: CallbackQuery, callback_data: RunCb, engine: DeliveryE
     await query.answer(_("Paused.") if ok else _("The mailing is not running."))
 
 
-async def on_resume(query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine) -> None:
+async def on_resume(
+    query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine, limits: LimitsService
+) -> None:
     ok = await engine.resume(callback_data.mailing_id)
-    await query.answer(_("Resumed.") if ok else _("There is nothing to resume."))
+    if not ok:
+        await query.answer(_("There is nothing to resume."))
+        return
+    now = datetime.now(UTC)
+    quiet = await limits.quiet_hours()
+    if quiet is not None and quiet.contains(now):
+        # It would pause again at once: say when it really goes on.
+        end = quiet.end_after(now).astimezone(quiet.tz)
+        await query.answer(
+            _("Resumed: it continues at {time} ({zone}), when quiet hours end.").format(
+                time=f"{end:%H:%M}", zone=zone_words(str(quiet.tz))
+            ),
+            show_alert=True,
+        )
+        return
+    await query.answer(_("Resumed."))
 
 
 async def on_send_now(query: CallbackQuery, callback_data: RunCb, engine: DeliveryEngine) -> None:

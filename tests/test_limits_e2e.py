@@ -192,3 +192,24 @@ async def test_settings_limits_dialog_refuses_bad_input_and_keeps_the_step(
     limits = await LimitsRepository(bot.app.db).get()
     assert limits.quiet == (time(22, 0), time(9, 0))
     assert (limits.cap_days, limits.cap_scope) == (7, CapScope.ALL)
+
+
+async def test_resume_inside_quiet_hours_says_when_the_mailing_goes_on(
+    start_bot: BotFactory,
+) -> None:
+    bot = await start_bot()
+    assert bot.app is not None
+    db = bot.app.db
+    await add_guests(db, [1, 2])
+    now = datetime.now(bot.settings.tz)
+    start = (now - timedelta(minutes=1)).time().replace(second=0, microsecond=0)
+    end = (now + timedelta(minutes=2)).time().replace(second=0, microsecond=0)
+    await LimitsRepository(db).set_quiet((start, end), ADMIN)
+    mailing = await create_mailing(db)
+    assert await engine_of(bot).launch(mailing.id, ADMIN)
+    assert await wait_status(db, mailing.id, "paused") == "paused"
+    await bot.expect(ADMIN, "Paused for quiet hours", 0)
+    answer = await bot.press(ADMIN, "Resume")
+    text = answer.params.get("text", "")
+    assert f"continues at {end:%H:%M} (Moscow time), when quiet hours end" in text, text
+    assert received(bot) == Counter()  # nothing went out inside quiet hours

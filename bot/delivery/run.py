@@ -178,7 +178,9 @@ class MailingRun:
             await populate(self.store, self.mailing, self.clock.date(), lambda: self.stopping, cap)
             if self.quiet is not None and (until := await self.quiet.until()) is not None:
                 self._quiet_began(until)  # launched or resumed inside quiet hours
-            if not self.stopping:
+            # Launched inside quiet hours, it still shows its progress message: the admin
+            # sees it waits, and until when.
+            if not self.stopping or self.stop_reason is StopReason.QUIET:
                 state = await self.store.run_state(mailing_id)
                 self.counts = await self.store.run_counts(mailing_id)
                 message_id = await self.progress.open(
@@ -188,6 +190,7 @@ class MailingRun:
                     await self.store.set_progress_message(
                         mailing_id, self.progress.chat_id, message_id
                     )
+            if not self.stopping:
                 await self._send(state.paused_channels if state else (), counted=True)
                 # Rows made pending at the very end (resend unknown) go in another round.
                 while await self._end():
