@@ -1,4 +1,4 @@
-"""One-off mailings: what to send, to which segment, when, and where it stands.
+"""Mailings (one-off, or occurrences of a promotion): what to send, to which segment, when, and where it stands.
 
 Times are stored as ISO-8601 text in UTC with seconds ("2026-03-08T09:00:00+00:00"),
 so comparing the text compares the moments. Status changes are compare-and-set,
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Database
-from storage.statuses import FINISHED_MAILING, Channel, MailingStatus, SendMode
+from storage.statuses import FINISHED_MAILING, Channel, MailingKind, MailingStatus, SendMode
 
 # The names this module had before the types lived in storage/statuses.py.
 Status = MailingStatus
@@ -25,7 +25,7 @@ FINISHED = FINISHED_MAILING
 COLUMNS = (
     "id", "name", "segment_id", "scheduled_at", "channels", "send_mode", "subject", "text_html",
     "image_path", "image_file_id", "status", "locale", "created_by", "created_at", "updated_at",
-    "started_at", "finished_at",
+    "started_at", "finished_at", "kind", "promotion_id", "occurrence_at", "cap_days",
 )  # fmt: skip
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM mailings"
 
@@ -66,6 +66,11 @@ class Mailing:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # One-off, or one occurrence (its moment, UTC) of a segment promotion.
+    kind: MailingKind = MailingKind.ONE_OFF
+    promotion_id: int | None = None
+    occurrence_at: datetime | None = None
+    cap_days: int | None = None  # "at most one mailing every N days" to the same guest
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Mailing:
@@ -73,7 +78,9 @@ class Mailing:
         values["channels"] = tuple(Channel(c) for c in str(values["channels"]).split(",") if c)
         values["send_mode"] = SendMode(values["send_mode"])
         values["status"] = MailingStatus(values["status"])
-        for name in ("scheduled_at", "created_at", "updated_at", "started_at", "finished_at"):
+        values["kind"] = MailingKind(values["kind"])
+        times = ("scheduled_at", "created_at", "updated_at", "started_at", "finished_at")
+        for name in (*times, "occurrence_at"):
             values[name] = _time(values[name])
         return cls(**values)
 
