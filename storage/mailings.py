@@ -1,4 +1,4 @@
-"""Mailings (one-off, or occurrences of a promotion): what to send, to which segment, when, and where it stands.
+"""Mailings, one-off or occurrences of a promotion: what to send, to whom, when, status.
 
 Times are stored as ISO-8601 text in UTC with seconds ("2026-03-08T09:00:00+00:00"),
 so comparing the text compares the moments. Status changes are compare-and-set,
@@ -202,6 +202,78 @@ class MailingRepository:
         mailing = await self.get(mailing_id)
         assert mailing is not None
         return mailing
+
+    async def create_occurrence(
+        self,
+        *,
+        promotion_id: int,
+        occurrence_at: datetime,
+        name: str,
+        segment_id: int,
+        channels: Sequence[str],
+        send_mode: str = SendMode.ALL,
+        subject: str | None = None,
+        text_html: str | None = None,
+        image_path: str | None = None,
+        locale: str = "ru",
+        created_by: int,
+        cap_days: int | None = None,
+        status: MailingStatus = MailingStatus.SCHEDULED,
+    ) -> tuple[Mailing, bool]:
+        """The mailing of one occurrence of a promotion, scheduled at the occurrence's moment;
+        True when this call stored it, False when it already existed (the unique index
+        mailings_one_per_occurrence decides, whoever fires it, however often)."""
+        stored_channels = _check_channels(channels, send_mode)
+        now = _now()
+        moment = to_db_time(occurrence_at)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO mailings (name, segment_id, scheduled_at, channels, send_mode, "
+                "subject, text_html, image_path, status, locale, created_by, created_at, "
+                "updated_at, kind, promotion_id, occurrence_at, cap_days) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (promotion_id, occurrence_at) WHERE promotion_id IS NOT NULL "
+                "DO NOTHING",
+                (
+                    name,
+                    segment_id,
+                    moment,
+                    stored_channels,
+                    send_mode,
+                    subject,
+                    text_html,
+                    image_path,
+                    status,
+                    locale,
+                    created_by,
+                    now,
+                    now,
+                    MailingKind.PROMOTION,
+                    promotion_id,
+                    moment,
+                    cap_days,
+                ),
+            )
+            created = cursor.rowcount == 1
+        mailing = await self.by_occurrence(promotion_id, occurrence_at)
+        assert mailing is not None
+        return mailing, created
+
+    async def by_occurrence(self, promotion_id: int, occurrence_at: datetime) -> Mailing | None:
+        """The mailing of one occurrence of a promotion, if there is one."""
+        row = await self.db.fetchone(
+            f"{_SELECT} WHERE promotion_id = ? AND occurrence_at = ?",
+            (promotion_id, to_db_time(occurrence_at)),
+        )
+        return None if row is None else Mailing.from_row(row)
+
+    async def of_promotion(self, promotion_id: int, *, limit: int = 10) -> list[Mailing]:
+        """A promotion's mailings, the latest occurrence first."""
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE promotion_id = ? ORDER BY occurrence_at DESC, id DESC LIMIT ?",
+            (promotion_id, limit),
+        )
+        return [Mailing.from_row(row) for row in rows]
 
     async def by_draft_key(self, draft_key: str) -> Mailing | None:
         """The mailing a draft became, if it did."""
