@@ -230,8 +230,8 @@ class MailingRepository:
             cursor = await conn.execute(
                 "INSERT INTO mailings (name, segment_id, scheduled_at, channels, send_mode, "
                 "subject, text_html, image_path, status, locale, created_by, created_at, "
-                "updated_at, kind, promotion_id, occurrence_at, cap_days) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "updated_at, finished_at, kind, promotion_id, occurrence_at, cap_days) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (promotion_id, occurrence_at) WHERE promotion_id IS NOT NULL "
                 "DO NOTHING",
                 (
@@ -248,6 +248,7 @@ class MailingRepository:
                     created_by,
                     now,
                     now,
+                    now if status in FINISHED else None,  # a missed one is over at once
                     MailingKind.PROMOTION,
                     promotion_id,
                     moment,

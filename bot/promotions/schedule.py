@@ -81,7 +81,7 @@ class Schedule:
         if not isinstance(raw, dict):
             raise ScheduleError(f"a schedule is an object, got {raw!r}")
         try:
-            kind = ScheduleKind(raw.get("kind"))
+            kind = ScheduleKind(str(raw.get("kind")))
         except ValueError:
             raise ScheduleError(f"unknown schedule kind {raw.get('kind')!r}") from None
         at = parse_at(raw.get("at"))
