@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -23,6 +25,7 @@ from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.promotions.service import PromotionService, utc_now
 from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
 from bot.services import Services
@@ -85,8 +88,11 @@ def load_secret_box(settings: Settings) -> SecretBox:
         raise ConfigError(f"DATA_DIR: {exc}") from None
 
 
-async def create_app(settings: Settings) -> Application:
-    """Build the whole bot; raises ConfigError (one line) when it cannot start."""
+async def create_app(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+) -> Application:
+    """Build the whole bot; raises ConfigError (one line) when it cannot start. `clock` is
+    the promotions' and the scheduler's (tests simulate days with it)."""
     db = await open_database(settings)
     bot = create_bot(settings)
     try:
@@ -109,6 +115,7 @@ async def create_app(settings: Settings) -> Application:
         )
         # Every message the bot sends or edits takes a slot of the engine's one limiter.
         install_budget(bot, engine.limiter)
+        promotions = PromotionService(db, settings, now=clock)
         services = Services(
             settings=settings,
             audit=audit,
@@ -118,7 +125,8 @@ async def create_app(settings: Settings) -> Application:
             mailing_settings=mailing_settings,
             unsubscribe_tokens=UnsubscribeTokens.from_secret_box(secret_box),
             engine=engine,
-            scheduler=MailingScheduler(db, engine, settings),
+            scheduler=MailingScheduler(db, engine, settings, promotions),
+            promotions=promotions,
         )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),

@@ -15,6 +15,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.promotions.service import PromotionService
 from bot.scheduler import MailingScheduler
 from bot.unsubscribe import UnsubscribeTokens
 from storage.audit import AuditLog
@@ -34,6 +35,7 @@ class Services:
     unsubscribe_tokens: UnsubscribeTokens
     engine: DeliveryEngine
     scheduler: MailingScheduler
+    promotions: PromotionService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""
