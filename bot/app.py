@@ -88,9 +88,7 @@ def load_secret_box(settings: Settings) -> SecretBox:
         raise ConfigError(f"DATA_DIR: {exc}") from None
 
 
-async def create_app(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now
-) -> Application:
+async def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Application:
     """Build the whole bot; raises ConfigError (one line) when it cannot start. `clock` is
     the promotions' and the scheduler's (tests simulate days with it)."""
     db = await open_database(settings)
