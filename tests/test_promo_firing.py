@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,8 +54,9 @@ async def test_an_occurrence_makes_one_mailing_however_often_it_is_asked_for(
         "created_at, updated_at) VALUES ('p', 1, '{}', '2031-01-01', 'telegram', 1, '', '')"
     )
     moment = local(DAY, TEN, MOSCOW)
-    args = {"promotion_id": 1, "occurrence_at": moment, "name": "p", "segment_id": 1,
-            "channels": ["telegram"], "created_by": ADMIN, "cap_days": 7}  # fmt: skip
+    args: dict[str, Any] = {"promotion_id": 1, "occurrence_at": moment, "name": "p",
+                            "segment_id": 1, "channels": ["telegram"], "created_by": ADMIN,
+                            "cap_days": 7}  # fmt: skip
     first, made = await repo.create_occurrence(**args)
     again, made_again = await repo.create_occurrence(**args, status=MailingStatus.MISSED)
     assert made and not made_again
@@ -114,7 +116,7 @@ async def test_an_occurrence_due_while_the_bot_was_down_runs_once_within_the_gra
     clock.move_to(later(occurrence, minutes=5))  # grace is 30 minutes by default
     bot = await start(api, data_dir, clock, bots)
     assert bot.app is not None
-    await wait_until(lambda: occurrence_rows(bot.app.db, promotion.id))  # type: ignore[union-attr]
+    await wait_until(lambda: occurrence_rows(bot.app.db, promotion.id))
     (mailing,) = await MailingRepository(bot.app.db).of_promotion(promotion.id)
     await wait_status(bot.app.db, mailing.id, "completed")
     await bot.restart()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.mailings import Draft, channels_in_order
@@ -18,6 +19,7 @@ from storage.db import Database
 from storage.deliveries import Counts, DeliveryRepository
 from storage.mailings import Mailing, MailingRepository
 from storage.promotions import Promotion, PromotionRepository
+from storage.segments import Segment, SegmentRepository
 from storage.statuses import Channel, MailingStatus, ModeChoice
 
 CAP_MAX = 365
@@ -136,6 +138,7 @@ class PromotionService:
         self.repo = PromotionRepository(db)
         self.mailings = MailingRepository(db)
         self.deliveries = DeliveryRepository(db)
+        self.segments = SegmentRepository(db)
 
     def today(self) -> date:
         return self.now().astimezone(self.tz).date()
@@ -160,6 +163,9 @@ class PromotionService:
 
     async def get(self, promotion_id: int) -> Promotion | None:
         return await self.repo.get(promotion_id)
+
+    async def segment(self, segment_id: int) -> Segment | None:
+        return await self.segments.get(segment_id)
 
     async def all(self) -> list[Promotion]:
         return await self.repo.all()
@@ -267,22 +273,31 @@ class PromotionService:
             counts = await self.deliveries.counts(mailing.id)
         return LastRun(mailing, counts)
 
-    def mailing_draft(self, promotion_data: dict[str, Any]) -> Draft:
-        """The promotion as a mailing draft (the shared preview renders it), dated on its
-        next occurrence so {today} reads as guests will see it."""
-        draft = PromotionDraft.from_data(promotion_data)
-        day = None
-        if draft.schedule is not None and draft.starts_on is not None:
-            moment = next_after(draft.schedule, self.now(), self.tz, draft.starts_on, draft.ends_on)
-            day = moment.astimezone(self.tz).date() if moment else None
-        return Draft(
-            name=draft.name,
-            segment_id=draft.segment_id,
-            day=day,
-            at=draft.schedule.at.strftime("%H:%M") if draft.schedule else None,
-            channels=draft.channels,
-            mode=draft.mode,
-            subject=draft.subject,
-            text_html=draft.text_html,
-            image_path=draft.image_path,
-        )
+
+def mailing_draft(promotion_data: dict[str, Any], now: datetime, tz: ZoneInfo) -> Draft:
+    """The editor's promotion as a mailing draft (the shared preview renders it), dated on
+    its next occurrence after `now` so {today} reads as guests will see it."""
+    draft = PromotionDraft.from_data(promotion_data)
+    day = None
+    if draft.schedule is not None and draft.starts_on is not None:
+        moment = next_after(draft.schedule, now, tz, draft.starts_on, draft.ends_on)
+        day = moment.astimezone(tz).date() if moment else None
+    return Draft(
+        name=draft.name,
+        segment_id=draft.segment_id,
+        day=day,
+        at=draft.schedule.at.strftime("%H:%M") if draft.schedule else None,
+        channels=draft.channels,
+        mode=draft.mode,
+        subject=draft.subject,
+        text_html=draft.text_html,
+        image_path=draft.image_path,
+    )
+
+
+def first_run(promotion_data: dict[str, Any], now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the editor's promotion would first run after `now` (None: never)."""
+    draft = PromotionDraft.from_data(promotion_data)
+    if draft.schedule is None or draft.starts_on is None:
+        return None
+    return next_after(draft.schedule, now, tz, draft.starts_on, draft.ends_on)
