@@ -24,6 +24,11 @@ async def seed(bot: RunningBot) -> None:
     await guests.link_telegram("+79160000001", user_id=501, chat_id=501)
 
 
+async def said(bot: RunningBot, text: str) -> str:
+    """The bot's answer to the admin's text."""
+    return (await bot.say(ADMIN, text)).plain_text or ""
+
+
 def day(offset: int) -> str:
     moscow = datetime.now(UTC) + timedelta(hours=3, days=offset)
     return moscow.strftime("%d.%m.%Y")
@@ -39,12 +44,12 @@ async def test_a_promotion_built_in_the_chat_refuses_bad_input_at_each_step(
     await bot.press(ADMIN, "New promotion")
     assert "Step 1" in bot.last_text(ADMIN)
 
-    assert "no visible characters" in (await bot.say(ADMIN, "\u200b")).plain_text
+    assert "no visible characters" in await said(bot, "\u200b")
     await bot.say(ADMIN, "Именинники дня")
     await bot.press(ADMIN, "All guests")
-    assert "Use the buttons" in (await bot.say(ADMIN, "monthly")).plain_text
+    assert "Use the buttons" in await said(bot, "monthly")
     await bot.press(ADMIN, "Once a month")
-    assert "from 1 to 31" in (await bot.say(ADMIN, "32")).plain_text
+    assert "from 1 to 31" in await said(bot, "32")
     await bot.press(ADMIN, "Back")
     assert "How often" in bot.last_text(ADMIN)
     await bot.press(ADMIN, "On chosen weekdays")
@@ -53,21 +58,21 @@ async def test_a_promotion_built_in_the_chat_refuses_bad_input_at_each_step(
     await bot.press(ADMIN, "Mon")
     await bot.press(ADMIN, "Fri")
     await bot.press(ADMIN, "Done")
-    assert "no such time" in (await bot.say(ADMIN, "25:00")).plain_text
+    assert "no such time" in await said(bot, "25:00")
     reply = await bot.say(ADMIN, "12:00")
     assert "on Mondays and Fridays at 12:00 Moscow time" in (reply.plain_text or "")
 
     await bot.press(ADMIN, "Telegram")
     await bot.press(ADMIN, "Done")
-    assert "not a variable" in (await bot.say(ADMIN, "Hi {nickname}")).plain_text
+    assert "not a variable" in await said(bot, "Hi {nickname}")
     await bot.say(ADMIN, "Hi {first_name}, today is {today}")
     await bot.press(ADMIN, "Skip")  # no image
     assert "Step 10" in bot.last_text(ADMIN)
-    assert "passed" in (await bot.say(ADMIN, "01.01.2020")).plain_text
+    assert "passed" in await said(bot, "01.01.2020")
     await bot.say(ADMIN, day(2))
-    assert "before the start date" in (await bot.say(ADMIN, day(1))).plain_text
+    assert "before the start date" in await said(bot, day(1))
     await bot.press(ADMIN, "No end date")
-    assert "from 1 to 365" in (await bot.say(ADMIN, "0")).plain_text
+    assert "from 1 to 365" in await said(bot, "0")
     await bot.press(ADMIN, "7")
 
     summary = bot.last_text(ADMIN)
