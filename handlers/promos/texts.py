@@ -40,6 +40,8 @@ def _joined(words: list[str]) -> str:
 def schedule_words(schedule: Schedule, settings: Settings | None = None) -> str:
     """The schedule as a manager says it, with the time zone when `settings` are given."""
     at = schedule.at.strftime("%H:%M")
+    if settings is not None:  # the zone right after the time: "в 10:00 по московскому времени"
+        at = f"{at} {zone_words(settings)}"
     if schedule.kind is ScheduleKind.WEEKLY and len(schedule.weekdays) < 7:
         days = _joined([weekday_plural(d) for d in schedule.weekdays])
         text = _("on {days} at {time}").format(days=days, time=at)
@@ -55,7 +57,7 @@ def schedule_words(schedule: Schedule, settings: Settings | None = None) -> str:
         ).format(n=schedule.every, time=at)
     else:
         text = _("every day at {time}").format(time=at)
-    return f"{text} {zone_words(settings)}" if settings else text
+    return text
 
 
 def cap_words(cap_days: int | None) -> str:
