@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -24,6 +26,7 @@ from bot.i18n import LocaleMiddleware, create_i18n
 from bot.inbox.service import InboxService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.promotions.service import PromotionService, utc_now
 from bot.quiet_hours import LimitsService
 from bot.scheduler import MailingScheduler
 from bot.secrets import SecretBox, SecretKeyError
@@ -89,8 +92,9 @@ def load_secret_box(settings: Settings) -> SecretBox:
         raise ConfigError(f"DATA_DIR: {exc}") from None
 
 
-async def create_app(settings: Settings) -> Application:
-    """Build the whole bot; raises ConfigError (one line) when it cannot start."""
+async def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Application:
+    """Build the whole bot; raises ConfigError (one line) when it cannot start. `clock` is
+    the promotions' and the scheduler's (tests simulate days with it)."""
     db = await open_database(settings)
     bot = create_bot(settings)
     try:
@@ -115,6 +119,7 @@ async def create_app(settings: Settings) -> Application:
         install_budget(bot, engine.limiter)
         guests = GuestService(db)
         tokens = UnsubscribeTokens.from_secret_box(secret_box)
+        promotions = PromotionService(db, settings, now=clock)
         services = Services(
             settings=settings,
             audit=audit,
@@ -124,11 +129,12 @@ async def create_app(settings: Settings) -> Application:
             mailing_settings=mailing_settings,
             unsubscribe_tokens=tokens,
             engine=engine,
-            scheduler=MailingScheduler(db, engine, settings),
             segments=SegmentService(db, settings),
             limits=LimitsService(db, settings.tz),
             # Reads the sender's mailbox for unsubscribe requests and bounce reports.
             inbox=InboxService(db, secret_box, audit, guests, tokens, mailing_settings),
+            scheduler=MailingScheduler(db, engine, settings, promotions),
+            promotions=promotions,
         )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),

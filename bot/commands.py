@@ -28,6 +28,7 @@ def admin_commands() -> list[BotCommand]:
         BotCommand(command="new", description=_("New mailing")),
         BotCommand(command="history", description=_("Mailings: scheduled and sent")),
         BotCommand(command="segments", description=_("Segments: who gets a mailing")),
+        BotCommand(command="promos", description=_("Segment promotions: mailings on a schedule")),
         BotCommand(command="guests", description=_("Guest base: import, search, export")),
         BotCommand(command="settings", description=_("Mailing settings: channels, SMTP server")),
         BotCommand(command="language", description=_("Interface language")),

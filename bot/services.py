@@ -16,6 +16,7 @@ from bot.guests import GuestService
 from bot.inbox.service import InboxService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.promotions.service import PromotionService
 from bot.quiet_hours import LimitsService
 from bot.scheduler import MailingScheduler
 from bot.segments import SegmentService
@@ -40,6 +41,7 @@ class Services:
     segments: SegmentService
     limits: LimitsService
     inbox: InboxService
+    promotions: PromotionService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""

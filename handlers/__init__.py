@@ -19,6 +19,7 @@ def get_routers() -> list[Router]:
         mailing_run,
         menu,
         new_mailing,
+        promos,
         segments,
         settings,
         subscriber,
@@ -29,6 +30,7 @@ def get_routers() -> list[Router]:
         # /settings mid-draft parks the draft instead of being refused by the conversation.
         settings.create_command_router(),
         new_mailing.create_router(),
+        promos.create_router(),
         menu.create_router(),
         history.create_router(),
         mailing_run.create_router(),

@@ -1,4 +1,4 @@
-"""One-off mailings: what to send, to which segment, when, and where it stands.
+"""Mailings, one-off or occurrences of a promotion: what to send, to whom, when, status.
 
 Times are stored as ISO-8601 text in UTC with seconds ("2026-03-08T09:00:00+00:00"),
 so comparing the text compares the moments. Status changes are compare-and-set,
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Database
-from storage.statuses import FINISHED_MAILING, Channel, MailingStatus, SendMode
+from storage.statuses import FINISHED_MAILING, Channel, MailingKind, MailingStatus, SendMode
 
 # The names this module had before the types lived in storage/statuses.py.
 Status = MailingStatus
@@ -25,7 +25,7 @@ FINISHED = FINISHED_MAILING
 COLUMNS = (
     "id", "name", "segment_id", "scheduled_at", "channels", "send_mode", "subject", "text_html",
     "image_path", "image_file_id", "status", "locale", "created_by", "created_at", "updated_at",
-    "started_at", "finished_at",
+    "started_at", "finished_at", "kind", "promotion_id", "occurrence_at", "cap_days",
 )  # fmt: skip
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM mailings"
 
@@ -66,6 +66,11 @@ class Mailing:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # One-off, or one occurrence (its moment, UTC) of a segment promotion.
+    kind: MailingKind = MailingKind.ONE_OFF
+    promotion_id: int | None = None
+    occurrence_at: datetime | None = None
+    cap_days: int | None = None  # "at most one mailing every N days" to the same guest
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Mailing:
@@ -73,7 +78,9 @@ class Mailing:
         values["channels"] = tuple(Channel(c) for c in str(values["channels"]).split(",") if c)
         values["send_mode"] = SendMode(values["send_mode"])
         values["status"] = MailingStatus(values["status"])
-        for name in ("scheduled_at", "created_at", "updated_at", "started_at", "finished_at"):
+        values["kind"] = MailingKind(values["kind"])
+        times = ("scheduled_at", "created_at", "updated_at", "started_at", "finished_at")
+        for name in (*times, "occurrence_at"):
             values[name] = _time(values[name])
         return cls(**values)
 
@@ -195,6 +202,79 @@ class MailingRepository:
         mailing = await self.get(mailing_id)
         assert mailing is not None
         return mailing
+
+    async def create_occurrence(
+        self,
+        *,
+        promotion_id: int,
+        occurrence_at: datetime,
+        name: str,
+        segment_id: int,
+        channels: Sequence[str],
+        send_mode: str = SendMode.ALL,
+        subject: str | None = None,
+        text_html: str | None = None,
+        image_path: str | None = None,
+        locale: str = "ru",
+        created_by: int,
+        cap_days: int | None = None,
+        status: MailingStatus = MailingStatus.SCHEDULED,
+    ) -> tuple[Mailing, bool]:
+        """The mailing of one occurrence of a promotion, scheduled at the occurrence's moment;
+        True when this call stored it, False when it already existed (the unique index
+        mailings_one_per_occurrence decides, whoever fires it, however often)."""
+        stored_channels = _check_channels(channels, send_mode)
+        now = _now()
+        moment = to_db_time(occurrence_at)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO mailings (name, segment_id, scheduled_at, channels, send_mode, "
+                "subject, text_html, image_path, status, locale, created_by, created_at, "
+                "updated_at, finished_at, kind, promotion_id, occurrence_at, cap_days) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (promotion_id, occurrence_at) WHERE promotion_id IS NOT NULL "
+                "DO NOTHING",
+                (
+                    name,
+                    segment_id,
+                    moment,
+                    stored_channels,
+                    send_mode,
+                    subject,
+                    text_html,
+                    image_path,
+                    status,
+                    locale,
+                    created_by,
+                    now,
+                    now,
+                    now if status in FINISHED else None,  # a missed one is over at once
+                    MailingKind.PROMOTION,
+                    promotion_id,
+                    moment,
+                    cap_days,
+                ),
+            )
+            created = cursor.rowcount == 1
+        mailing = await self.by_occurrence(promotion_id, occurrence_at)
+        assert mailing is not None
+        return mailing, created
+
+    async def by_occurrence(self, promotion_id: int, occurrence_at: datetime) -> Mailing | None:
+        """The mailing of one occurrence of a promotion, if there is one."""
+        row = await self.db.fetchone(
+            f"{_SELECT} WHERE promotion_id = ? AND occurrence_at = ?",
+            (promotion_id, to_db_time(occurrence_at)),
+        )
+        return None if row is None else Mailing.from_row(row)
+
+    async def of_promotion(self, promotion_id: int, *, limit: int = 10) -> list[Mailing]:
+        """A promotion's mailings, the latest occurrence first."""
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE promotion_id = ? ORDER BY occurrence_at DESC, id DESC LIMIT ?",
+            (promotion_id, limit),
+        )
+        return [Mailing.from_row(row) for row in rows]
 
     async def by_draft_key(self, draft_key: str) -> Mailing | None:
         """The mailing a draft became, if it did."""

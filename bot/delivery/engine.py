@@ -365,7 +365,9 @@ class DeliveryEngine:
             store.limits,
             self.clock,
         )
-        clock = RenderClock(mailing.locale, self.settings)
+        occurrence = mailing.occurrence_at
+        day = occurrence.astimezone(self.settings.tz).date() if occurrence else None
+        clock = RenderClock(mailing.locale, self.settings, day)
         run = MailingRun(mailing, deps, clock, progress, await self.senders.setup())
         self._runs[mailing_id] = run
         run.start().add_done_callback(lambda _task: self._forget(run))

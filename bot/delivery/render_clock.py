@@ -17,15 +17,16 @@ REFRESH_SECONDS = 60
 class RenderClock:
     """The render context of a mailing, refreshed each minute ({today} turns at midnight)."""
 
-    def __init__(self, locale: str, settings: Settings) -> None:
-        """Render for `locale` with today's date in TIMEZONE."""
-        self.locale, self.tz = locale, settings.tz
+    def __init__(self, locale: str, settings: Settings, day: date | None = None) -> None:
+        """Render for `locale` with today's date in TIMEZONE, or always `day` (a promotion's
+        occurrence: its segment and {today} are of the occurrence's date)."""
+        self.locale, self.tz, self.day = locale, settings.tz, day
         self.at = 0.0
-        self.ctx = RenderContext.now(locale, self.tz)
+        self.ctx = RenderContext(locale, day) if day else RenderContext.now(locale, self.tz)
 
     def __call__(self) -> RenderContext:
         """The current context."""
-        if time.monotonic() - self.at > REFRESH_SECONDS:
+        if self.day is None and time.monotonic() - self.at > REFRESH_SECONDS:
             self.ctx, self.at = RenderContext.now(self.locale, self.tz), time.monotonic()
         return self.ctx
 

@@ -113,7 +113,8 @@ async def on_typed(message: Message, state: FSMContext, mailings: MailingService
 def export_headers() -> list[str]:
     return [
         _("Date and time"), _("Name"), _("Kind"), _("Segment"), _("Channels"), _("Status"),
-        _("Guests in the mailing"), _("Reached"), _("Not delivered"), _("Not sent"), _("Email subject"),
+        _("Guests in the mailing"), _("Reached"), _("Not delivered"), _("Not sent"),
+        _("Email subject"),
     ]  # fmt: skip
 
 
