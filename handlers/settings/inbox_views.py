@@ -53,7 +53,7 @@ def status_line(status: InboxStatus, settings: Settings) -> str:
         return _("📥 Mailbox for unsubscribes and bounces: not set up")
     state = status.state
     if state.last_read_at is None:
-        when = _("not yet")
+        when = _("not read yet")
     else:
         from handlers.settings.views import zone_words  # the page's module imports this one
 
