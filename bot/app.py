@@ -21,6 +21,7 @@ from bot.database import open_database
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.journal import JournalService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
@@ -114,6 +115,7 @@ async def create_app(settings: Settings) -> Application:
             audit=audit,
             prefs=prefs,
             guests=GuestService(db),
+            journal=JournalService(db),
             mailings=MailingService(db, settings),
             mailing_settings=mailing_settings,
             unsubscribe_tokens=UnsubscribeTokens.from_secret_box(secret_box),

@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
+from bot.journal import JournalService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
@@ -29,6 +30,7 @@ class Services:
     audit: AuditLog
     prefs: AdminPrefsRepository
     guests: GuestService
+    journal: JournalService
     mailings: MailingService
     mailing_settings: MailingSettingsService
     unsubscribe_tokens: UnsubscribeTokens

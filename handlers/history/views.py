@@ -17,6 +17,7 @@ from handlers.components.texts import (
 )
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
+from handlers.journal.callbacks import journal_button
 from handlers.mailing_run import run_controls
 from storage.mailings import Mailing
 from storage.statuses import DeliveryStatus, MailingStatus, ModeChoice
@@ -102,6 +103,7 @@ def card_markup(mailing: Mailing, page: int, unknown: int = 0) -> InlineKeyboard
         if controls is not None:
             for row in controls.inline_keyboard:
                 kb.row(*row)
+    kb.row(journal_button(mailing.id))
     kb.row(_page_button(_("« Back to the list"), page))
     return kb.as_markup()
 
