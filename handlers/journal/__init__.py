@@ -7,7 +7,6 @@ from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackQueryFilter
 
 from handlers.filters import admin_router
-from handlers.journal import pages
 from handlers.journal.callbacks import JournalAction, JournalCb, journal_button
 
 __all__ = ["create_router", "journal_button"]
@@ -18,6 +17,9 @@ def _on(action: JournalAction) -> CallbackQueryFilter:
 
 
 def create_router() -> Router:
+    # Imported here: the account card (handlers.guests) uses this package's texts.
+    from handlers.journal import pages
+
     router = admin_router("journal")
     c = router.callback_query
     c.register(pages.on_page, _on(JournalAction.PAGE))
