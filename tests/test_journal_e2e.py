@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
 from storage.mailings import Mailing, MailingRepository
-from tests.conftest import ADMIN, STRANGER, RunningBot
+from tests.conftest import ADMIN, STRANGER, BotFactory, RunningBot
 from tests.delivery_world import add_guests, wait_until
 
+Row = tuple[int, str, str, str | None]  # guest index, channel, status, reason code
 SENT_AT = datetime(2026, 5, 12, 11, 3, tzinfo=UTC)  # 14:03 in Moscow
 
 
-async def mailing_with(
-    bot: RunningBot, name: str, rows: list[tuple[int, str, str, str | None]]
-) -> Mailing:
+async def mailing_with(bot: RunningBot, name: str, rows: Sequence[Row]) -> Mailing:
     """A completed mailing whose journal holds `rows`: (guest index, channel, status, code)."""
     assert bot.app is not None
     db = bot.app.db
@@ -48,7 +49,7 @@ async def mailing_with(
                 SENT_AT.isoformat() if st == "sent" else None,
             )
             for i, ch, st, code in rows
-        ],  # fmt: skip
+        ],
     )
     return mailing
 
@@ -100,7 +101,7 @@ async def test_eleven_rows_page_forward_and_back(bot: RunningBot) -> None:
 
 
 async def test_filters_by_status_and_channel_with_reasons_in_plain_words(bot: RunningBot) -> None:
-    rows = [(i, "telegram", "sent", None) for i in range(1, 30)]
+    rows: list[Row] = [(i, "telegram", "sent", None) for i in range(1, 30)]
     rows += [(30, "telegram", "failed", "blocked"), (31, "email", "skipped", "no_email")]
     rows += [(i, "email", "sent", None) for i in range(32, 40)]
     await mailing_with(bot, "Mixed", rows)
@@ -218,3 +219,24 @@ async def test_a_stranger_cannot_open_any_of_it(bot: RunningBot, payload: str) -
     later = bot.api.calls[since:]
     assert not [c for c in later if c.chat_id == STRANGER and c.method != "answerCallbackQuery"]
     assert not bot.documents_to(STRANGER)
+
+
+async def test_in_russian_the_file_sheet_and_words_are_russian(start_bot: BotFactory) -> None:
+    bot = await start_bot(locale="ru")
+    await mailing_with(bot, "Весна", [(1, "telegram", "failed", "blocked")])
+    await bot.say(ADMIN, "/history")
+    await bot.press(ADMIN, "Весна")
+    await bot.press(ADMIN, "Журнал")
+    text = await shows(bot, "Журнал рассылки «Весна»")
+    assert (
+        "ошибка: гость заблокировал бота" in text and "Показаны: все статусы · все каналы" in text
+    )
+    await bot.press(ADMIN, "XLSX")
+    await wait_until(lambda: bot.documents_to(ADMIN), timeout=10, what="the file")
+    filename, content = bot.documents_to(ADMIN)[0].files["document"]
+    today = datetime.now(ZoneInfo("Europe/Moscow")).date().isoformat()
+    assert filename == f"Журнал_Весна_{today}.xlsx"
+    ws = openpyxl.load_workbook(io.BytesIO(content)).active
+    assert ws is not None and ws.title == "Журнал"
+    assert [c.value for c in ws[1]][:5] == ["№", "Гость", "Телефон", "Канал", "Статус"]
+    assert [c.value for c in ws[2]][4:6] == ["ошибка", "гость заблокировал бота"]

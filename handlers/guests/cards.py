@@ -122,7 +122,7 @@ def deliveries_text(deliveries: list[GuestDelivery], settings: Settings) -> str:
     """The guest's last deliveries under the card, newest first."""
     if not deliveries:
         return _("No mailings have reached this guest yet.")
-    lines = [f"<b>{_('Last deliveries')}</b>"]
+    lines = [_("<b>Last deliveries</b>")]
     for d in deliveries:
         state = delivery_status(d.status)
         why = reason(d.error_code, d.error) if d.status != "sent" else ""
