@@ -58,7 +58,7 @@ async def build(path: Path, rows: int) -> None:
         (
             (i, f"+7900{i:07d}", f"Имя{i}", f"=Фамилия{i}", now.isoformat(), now.isoformat())
             for i in range(1, guests + 1)
-        ),  # fmt: skip
+        ),
     )
     await db.execute(
         "INSERT INTO mailings (id, name, segment_id, scheduled_at, channels, status, "
