@@ -24,6 +24,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.inbox.service import InboxService
+from bot.journal import JournalService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.promotions.service import PromotionService, utc_now
@@ -125,6 +126,7 @@ async def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_
             audit=audit,
             prefs=prefs,
             guests=guests,
+            journal=JournalService(db),
             mailings=MailingService(db, settings),
             mailing_settings=mailing_settings,
             unsubscribe_tokens=tokens,

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
 from bot.inbox.service import InboxService
+from bot.journal import JournalService
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
 from bot.promotions.service import PromotionService
@@ -33,6 +34,7 @@ class Services:
     audit: AuditLog
     prefs: AdminPrefsRepository
     guests: GuestService
+    journal: JournalService
     mailings: MailingService
     mailing_settings: MailingSettingsService
     unsubscribe_tokens: UnsubscribeTokens

@@ -24,7 +24,7 @@ SAMPLES: dict[str, list[str]] = {
         "menu:history",
         "menu:settings",
     ],
-    "GuestsCb": ["gst:import", "gst:search", "gst:export"],
+    "GuestsCb": ["gst:import", "gst:search", "gst:export", "gst:results"],
     "CardCb": ["card:1"],
     "GuestEmailCb": ["gem:1:0", "gem:1:1"],
     "LangCb": ["lang:ru", "lang:en"],
@@ -86,6 +86,13 @@ SAMPLES: dict[str, list[str]] = {
     "PrWeekdayCb": ["prw:0"],
     "PrCapCb": ["prc:7"],
     "PrEditCb": ["pre:name", "pre:cap"],
+    "JournalCb": [
+        "jr:p:1:--:0:0",
+        "jr:b:1:f-:9:0",
+        "jr:f:1:--:0:0",
+        "jr:r:1:--:0:1",
+        "jr:x:1:--:0:0",
+    ],
     "RunCb": ["run:pause:1", "run:resume:1", "run:cancel_yes:1", "run:unknown:1", "run:now:1"],
 }
 

@@ -11,7 +11,7 @@ from aiogram.filters import Command, StateFilter
 
 from handlers.filters import admin_router
 from handlers.guests.callbacks import CardCb, GuestAction, GuestEmailCb, GuestsCb
-from handlers.guests.cards import on_card, on_email_switch, on_search_query
+from handlers.guests.cards import on_card, on_email_switch, on_results, on_search_query
 from handlers.guests.importing import on_document, on_not_a_document
 from handlers.guests.overview import on_export, on_guests, on_import, on_search, show_overview
 from handlers.guests.states import GuestsForm
@@ -25,6 +25,7 @@ def create_router() -> Router:
     router.callback_query.register(on_import, GuestsCb.filter(F.action == GuestAction.IMPORT))
     router.callback_query.register(on_search, GuestsCb.filter(F.action == GuestAction.SEARCH))
     router.callback_query.register(on_export, GuestsCb.filter(F.action == GuestAction.EXPORT))
+    router.callback_query.register(on_results, GuestsCb.filter(F.action == GuestAction.RESULTS))
     router.callback_query.register(on_card, CardCb.filter())
     router.callback_query.register(on_email_switch, GuestEmailCb.filter())
     router.message.register(

@@ -17,6 +17,7 @@ class GuestAction(StrEnum):
     IMPORT = "import"
     SEARCH = "search"
     EXPORT = "export"
+    RESULTS = "results"  # Back from an account card to the search results
 
 
 class GuestsCb(CallbackData, prefix="gst"):

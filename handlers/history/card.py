@@ -21,6 +21,7 @@ from handlers.components.texts import (
 )
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
+from handlers.journal.callbacks import journal_button
 from handlers.mailing_run import run_controls
 from storage.deliveries import Counts
 from storage.mailings import Mailing
@@ -90,8 +91,10 @@ def _button(text: str, action: HistoryAction, mailing: Mailing) -> InlineKeyboar
 
 
 def extra_rows(mailing: Mailing) -> list[list[InlineKeyboardButton]]:
-    """Rows other features add to a card (the journal's button); none yet."""
-    return []
+    """Rows other features add to a card: the journal, once the mailing has deliveries."""
+    if mailing.started_at is None:
+        return []
+    return [[journal_button(mailing.id)]]
 
 
 def card_markup(
