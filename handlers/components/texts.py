@@ -17,7 +17,7 @@ from bot.zones import zone_words as _zone_words
 from handlers.formatting import quote
 from storage.guest_counts import GuestCounts
 from storage.segments import Segment
-from storage.statuses import Channel, MailingStatus, ModeChoice
+from storage.statuses import Channel, DeliveryStatus, MailingStatus, ModeChoice
 
 
 def locale() -> str:
@@ -136,6 +136,19 @@ def status_name(status: str) -> str:
         MailingStatus.COMPLETED: _("completed"),
         MailingStatus.CANCELLED: _("cancelled"),
         MailingStatus.MISSED: _("missed (the bot was down at its time)"),
+    }
+    return names.get(status, status)
+
+
+def delivery_status_name(status: str) -> str:
+    """A delivery's status in words (the journal, its export, the chart's legend)."""
+    names: dict[str, str] = {
+        DeliveryStatus.PENDING: _("waiting"),
+        DeliveryStatus.SENDING: _("being sent"),
+        DeliveryStatus.SENT: _("sent"),
+        DeliveryStatus.FAILED: _("failed"),
+        DeliveryStatus.SKIPPED: _("skipped"),
+        DeliveryStatus.UNKNOWN: _("unknown"),
     }
     return names.get(status, status)
 

@@ -15,10 +15,10 @@ from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message, show_in_place
 from handlers.components.confirm import ask_confirm
-from handlers.components.texts import channel_name, moment_text, status_name
+from handlers.components.texts import channel_name, delivery_status_name, moment_text, status_name
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
-from handlers.history.card import counts_of, show_card, status_label
+from handlers.history.card import counts_of, show_card
 from handlers.history.views import history_of
 from handlers.mailing_run import cancel_mailing
 from handlers.new_mailing.flow import NAME_MAX, open_draft
@@ -113,7 +113,7 @@ async def on_chart(
         statuses_title=_("Deliveries by status"),
         statuses=[
             StatusBar(
-                status_label(status).capitalize(),
+                delivery_status_name(status).capitalize(),
                 {c: counts.channel(c, status) for c in Channel if counts.channel(c, status)},
             )
             for status in DeliveryStatus

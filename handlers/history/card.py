@@ -38,19 +38,6 @@ async def counts_of(mailings: MailingService, mailing_id: int) -> Counts:
     return await mailings.delivery_counts(mailing_id)
 
 
-def status_label(status: str) -> str:
-    """A delivery status in words (the chart's legend)."""
-    names: dict[str, str] = {
-        DeliveryStatus.PENDING: _("waiting"),
-        DeliveryStatus.SENDING: _("being sent"),
-        DeliveryStatus.SENT: _("sent"),
-        DeliveryStatus.FAILED: _("failed"),
-        DeliveryStatus.SKIPPED: _("skipped"),
-        DeliveryStatus.UNKNOWN: _("unknown"),
-    }
-    return names.get(status, status)
-
-
 async def card_text(mailing: Mailing, mailings: MailingService, counts: Counts) -> str:
     segment = await mailings.segment(mailing.segment_id)
     channels = channels_text(mailing.channels)
@@ -91,8 +78,8 @@ def _button(text: str, action: HistoryAction, mailing: Mailing) -> InlineKeyboar
 
 
 def extra_rows(mailing: Mailing) -> list[list[InlineKeyboardButton]]:
-    """Rows other features add to a card: the journal, once the mailing has deliveries."""
-    if mailing.started_at is None:
+    """Rows other features add to a card: the journal, once the mailing's time has come."""
+    if mailing.status == MailingStatus.SCHEDULED:
         return []
     return [[journal_button(mailing.id)]]
 

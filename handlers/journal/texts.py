@@ -8,24 +8,14 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
-from handlers.components.texts import channel_name
+from handlers.components.texts import channel_name, delivery_status_name
 from handlers.formatting import phone_text
 from storage.journal import JournalFilter, JournalRow
-from storage.statuses import DeliveryStatus
 
 EMPTY = "—"  # any unknown value, in the chat and in the files
 
 
-def delivery_status(status: str) -> str:
-    names: dict[str, str] = {
-        DeliveryStatus.PENDING: _("waiting"),
-        DeliveryStatus.SENDING: _("being sent"),
-        DeliveryStatus.SENT: _("sent"),
-        DeliveryStatus.FAILED: _("failed"),
-        DeliveryStatus.SKIPPED: _("skipped"),
-        DeliveryStatus.UNKNOWN: _("unknown"),
-    }
-    return names.get(status, status)
+delivery_status = delivery_status_name  # the shared words
 
 
 def reason(code: str | None, error: str | None) -> str:
