@@ -12,6 +12,8 @@ class MenuAction(StrEnum):
 
     NEW = "new"
     HISTORY = "history"
+    SEGMENTS = "segments"
+    PROMOS = "promos"
     GUESTS = "guests"
     SETTINGS = "settings"
     LANGUAGE = "language"

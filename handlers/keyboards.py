@@ -14,11 +14,13 @@ def main_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✉️ New mailing"), callback_data=MenuCb(action=MenuAction.NEW))
     kb.button(text=_("📜 History"), callback_data=MenuCb(action=MenuAction.HISTORY))
+    kb.button(text=_("🎯 Segments"), callback_data=MenuCb(action=MenuAction.SEGMENTS))
+    kb.button(text=_("🔁 Promotions"), callback_data=MenuCb(action=MenuAction.PROMOS))
     kb.button(text=_("👥 Guests"), callback_data=MenuCb(action=MenuAction.GUESTS))
     kb.button(text=_("⚙️ Settings"), callback_data=MenuCb(action=MenuAction.SETTINGS))
     kb.button(text=_("🌐 Language"), callback_data=MenuCb(action=MenuAction.LANGUAGE))
     kb.button(text=_("❓ Help"), callback_data=MenuCb(action=MenuAction.HELP))
-    kb.adjust(2, 2, 2)
+    kb.adjust(2, 2, 2, 2)
     return kb.as_markup()
 
 

@@ -17,12 +17,16 @@ from bot.guests import GuestService
 from bot.i18n import LocaleMiddleware
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
+from bot.promotions.service import PromotionService
+from bot.segments import SegmentService
 from handlers.callbacks import LangCb, MenuAction, MenuCb, NavAction, NavCb
 from handlers.filters import ButtonMessage, admin_router
 from handlers.guests import show_overview
 from handlers.history import show_history
 from handlers.keyboards import languages, main_menu
 from handlers.new_mailing import start_new
+from handlers.promos.cards import list_view as promotions_view
+from handlers.segments.views import show_list as show_segments
 from handlers.settings.views import show_overview as show_settings
 from storage.audit import AuditLog
 from storage.prefs import AdminPrefsRepository
@@ -38,6 +42,7 @@ def help_text() -> str:
         "/new — compose a mailing: segment, date and time, channels, text, image\n"
         "/history — scheduled and sent mailings, their journals, XLSX reports\n"
         "/segments — segments of guests: conditions, live counts\n"
+        "/promos — segment promotions: mailings that repeat on a schedule\n"
         "/guests — the guest base: import a table (.xlsx, .xls, .ods or .csv), search, "
         "open an account card, export to XLSX\n"
         "/settings — mailing channels and your SMTP server\n"
@@ -100,6 +105,21 @@ async def on_menu_new(
 async def on_menu_history(query: CallbackQuery, message: Message, mailings: MailingService) -> None:
     await query.answer()
     await show_history(message, mailings)
+
+
+async def on_menu_segments(
+    query: CallbackQuery, message: Message, segments: SegmentService
+) -> None:
+    await query.answer()
+    await show_segments(message, segments)
+
+
+async def on_menu_promos(
+    query: CallbackQuery, message: Message, promotions: PromotionService
+) -> None:
+    await query.answer()
+    text, markup = await promotions_view(promotions)
+    await message.answer(text, reply_markup=markup)
 
 
 async def on_menu_guests(query: CallbackQuery, message: Message, guests: GuestService) -> None:
@@ -166,6 +186,8 @@ def create_router() -> Router:
     entries: dict[MenuAction, Callable[..., Awaitable[None]]] = {
         MenuAction.NEW: on_menu_new,
         MenuAction.HISTORY: on_menu_history,
+        MenuAction.SEGMENTS: on_menu_segments,
+        MenuAction.PROMOS: on_menu_promos,
         MenuAction.GUESTS: on_menu_guests,
         MenuAction.SETTINGS: on_menu_settings,
         MenuAction.LANGUAGE: on_menu_language,
