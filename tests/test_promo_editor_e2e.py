@@ -5,11 +5,12 @@ promotion buttons change nothing."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from storage.guests import GuestRecord, GuestRepository
+from storage.limits import LimitsRepository
 from storage.promotions import PromotionRepository
 from tests.conftest import ADMIN, STRANGER, RunningBot
 
@@ -177,3 +178,20 @@ async def test_a_strangers_forged_promotion_buttons_change_nothing(bot: RunningB
     assert [(p.id, p.enabled) for p in promotions] == [(pid, True)]
     count = await bot.app.db.fetchval("SELECT COUNT(*) FROM mailings")
     assert count == 0
+
+
+async def test_a_promotion_time_inside_quiet_hours_is_refused_with_the_reason(
+    bot: RunningBot,
+) -> None:
+    await seed(bot)
+    assert bot.app is not None
+    await LimitsRepository(bot.app.db).set_quiet((time(22, 0), time(9, 0)), ADMIN)
+    await bot.say(ADMIN, "/promos")
+    await bot.press(ADMIN, "New promotion")
+    await bot.say(ADMIN, "Ночная акция")
+    await bot.press(ADMIN, "All guests")
+    await bot.press(ADMIN, "Every day")
+    reply = await said(bot, "23:30")
+    assert "23:30 falls in quiet hours (22:00–09:00, Moscow time)" in reply
+    reply = await said(bot, "10:00")
+    assert "every day at 10:00 Moscow time" in reply

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.mailings import NOW, MailingService
 from bot.promotions.schedule import EVERY_MAX, Schedule
 from bot.promotions.service import CAP_MAX, NAME_MAX
+from bot.quiet_hours import LimitsService
 from bot.validators import InputError, check_typed
 from handlers.components.common import query_message, retire
 from handlers.components.date_picker import DatePicker
@@ -131,6 +132,13 @@ async def set_time(
     """The time picker's answer: any time of day ("now" is no time of a schedule)."""
     if at == NOW:
         await target.answer(_("A promotion runs at a time of day. Type it like 10:00."))
+        return False
+    # A time inside quiet hours would only wait every time: refused with the reason.
+    limits: LimitsService = _data["limits"]
+    clock = datetime.combine(mailings.today(), time.fromisoformat(at), tzinfo=mailings.settings.tz)
+    refusal = await limits.refusal(clock)
+    if refusal is not None:
+        await target.answer(refusal)
         return False
     await _remember(state, at=at)
     data = await state.get_data()
