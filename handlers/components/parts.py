@@ -1,6 +1,6 @@
 """The message parts of a mailing as one unit: channels, send mode, subject, text, image.
 
-A host conversation (/new; later a promotion's editor) names its states for these steps
+A host conversation (/new, a promotion's editor) names its states for these steps
 and its own Back/Skip/Cancel row and order (`PartsHost`), asks a part's question with
 `question`, and registers the handlers with `register`. The answers go into the host's
 FSM data under the keys `bot.mailings.Draft` reads.

@@ -33,8 +33,8 @@ TEXT_SHOWN = 1500  # of the message's text on the card (Telegram's 4096 hold the
 
 
 async def counts_of(mailings: MailingService, mailing_id: int) -> Counts:
-    """The mailing's delivery counts. Per mailing until MailingService.guest_counts_many
-    (counts in guests, from a snapshot) is merged; then the list asks for a page at once."""
+    """The mailing's rows by status and channel: what the card's buttons offer (Resend
+    unknown (N)) and the chart draw; the numbers people read are in guests."""
     return await mailings.delivery_counts(mailing_id)
 
 

@@ -25,7 +25,7 @@ _ICONS: dict[str, str] = {
 
 
 def history_of(mailings: MailingService) -> HistoryService:
-    """The history service on the mailings' database (one of the Services once merged)."""
+    """The history service on the mailings' database (stateless: made where it is used)."""
     return HistoryService(mailings.mailings.db, mailings.settings)
 
 
