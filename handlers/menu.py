@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.commands import set_admin_menu
 from bot.config import Settings
 from bot.guests import GuestService
+from bot.history import HistoryFilter
 from bot.i18n import LocaleMiddleware
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
@@ -22,7 +23,9 @@ from bot.segments import SegmentService
 from handlers.callbacks import LangCb, MenuAction, MenuCb, NavAction, NavCb
 from handlers.filters import ButtonMessage, admin_router
 from handlers.guests import show_overview
+from handlers.history import open_list as open_history
 from handlers.history import show_history
+from handlers.history.states import Browse
 from handlers.keyboards import languages, main_menu
 from handlers.new_mailing import start_new
 from handlers.promos.cards import list_view as promotions_view
@@ -66,7 +69,7 @@ async def on_help(message: Message) -> None:
 
 
 async def on_cancel(message: Message, state: FSMContext) -> None:
-    if await state.get_state() is None:
+    if await state.get_state() in (None, Browse.open.state):
         await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
         return
     await state.clear()
@@ -102,9 +105,14 @@ async def on_menu_new(
     await start_new(message, state, mailings)
 
 
-async def on_menu_history(query: CallbackQuery, message: Message, mailings: MailingService) -> None:
+async def on_menu_history(
+    query: CallbackQuery, message: Message, state: FSMContext, mailings: MailingService
+) -> None:
     await query.answer()
-    await show_history(message, mailings)
+    if await state.get_state() is None:
+        await open_history(message, state, mailings, HistoryFilter())  # typed text filters it
+    else:  # a dialog is open: the list is shown, the dialog left as it was
+        await show_history(message, mailings)
 
 
 async def on_menu_segments(

@@ -232,3 +232,20 @@ def test_any_text_is_a_range_or_a_reason(text: str) -> None:
     else:
         assert found.first is not None and found.last is not None
         assert found.first <= found.last
+
+
+async def test_the_menu_history_button_takes_typed_words_too(bot: RunningBot) -> None:
+    await make(bot, "Ёлка", days_ago(bot, 2))
+    await make(bot, "Spring menu", days_ago(bot, 3))
+    await bot.say(ADMIN, "/start")
+    await bot.press(ADMIN, "History")
+    reply = (await bot.say(ADMIN, "елка")).plain_text or ""
+    assert "understand" not in reply
+    assert names(bot) == ["Ёлка"]
+
+
+async def test_a_guest_table_sent_while_the_history_is_open_is_imported(bot: RunningBot) -> None:
+    await bot.say(ADMIN, "/history")
+    csv = "Телефон;Имя\n+79031112233;Олег\n".encode()
+    texts = await bot.send_file(ADMIN, "guests.csv", csv)
+    assert any("Added: 1" in t for t in texts), texts

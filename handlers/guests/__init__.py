@@ -15,6 +15,7 @@ from handlers.guests.cards import on_card, on_email_switch, on_results, on_searc
 from handlers.guests.importing import on_document, on_not_a_document
 from handlers.guests.overview import on_export, on_guests, on_import, on_search, show_overview
 from handlers.guests.states import GuestsForm
+from handlers.history.states import Browse
 
 __all__ = ["create_router", "show_overview"]
 
@@ -29,7 +30,10 @@ def create_router() -> Router:
     router.callback_query.register(on_card, CardCb.filter())
     router.callback_query.register(on_email_switch, GuestEmailCb.filter())
     router.message.register(
-        on_document, F.document, StateFilter(None, GuestsForm.import_file, GuestsForm.search)
+        on_document,
+        F.document,
+        # Browsing the history is no dialog: a table sent then is imported too.
+        StateFilter(None, GuestsForm.import_file, GuestsForm.search, Browse.open),
     )
     router.message.register(on_not_a_document, GuestsForm.import_file)
     router.message.register(on_search_query, GuestsForm.search, F.text)

@@ -10,10 +10,11 @@ from aiogram.filters.callback_data import CallbackQueryFilter
 from handlers.filters import admin_router
 from handlers.history import actions, listing, reschedule
 from handlers.history.callbacks import HistoryAction, HistoryCb
+from handlers.history.listing import open_list
 from handlers.history.states import Browse, Reschedule
 from handlers.history.views import show_history
 
-__all__ = ["create_router", "show_history"]
+__all__ = ["create_router", "open_list", "show_history"]
 
 
 def _on(action: HistoryAction) -> CallbackQueryFilter:
