@@ -76,6 +76,33 @@ async def close_question(target: Message, state: FSMContext, answer: str | None 
     return True
 
 
+async def ask(
+    target: Message,
+    state: FSMContext,
+    text: str,
+    markup: InlineKeyboardMarkup,
+    *,
+    in_place: Message | None = None,
+) -> None:
+    """Ask the conversation's next question and make it the live one. With `in_place` (Back
+    pressed on the live question), that message is edited into the new question; otherwise
+    the question before loses its buttons and the new one is sent."""
+    if in_place is not None and in_place.message_id == await live_question(state):
+        try:
+            await in_place.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest:
+            pass  # too old to edit, or no text to edit: sent below instead
+        else:
+            await remember_question(state, in_place, text)
+            return
+    elif in_place is not None and in_place.reply_markup is not None:
+        with contextlib.suppress(TelegramBadRequest):  # pressed on an older message
+            await in_place.edit_reply_markup(reply_markup=None)
+    await close_question(target, state)
+    sent = await target.answer(text, reply_markup=markup)
+    await remember_question(state, sent, text)
+
+
 async def answered(target: Message, state: FSMContext, answer: str) -> None:
     """A step's answer, shown on its question (no echo message of its own); sent as a message
     only when the question is not known (a conversation that does not track its questions)."""

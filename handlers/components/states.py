@@ -6,6 +6,7 @@ state such as "NewMailing:text" still resumes where it was after an upgrade.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -48,3 +49,29 @@ class PartsHost(Protocol):
         self, target: Message, state: FSMContext, current: str, mailings: MailingService
     ) -> None:
         """Go on after `current` was answered: the next step, or how the host finishes."""
+
+
+@dataclass(frozen=True)
+class FunctionsHost:
+    """A PartsHost made of a conversation's own functions (its states, navigation row,
+    step display and order), so each host is declared in one line."""
+
+    states: PartsStates
+    row: Callable[..., list[InlineKeyboardButton]]
+    show: Callable[[Message, FSMContext, str, MailingService], Awaitable[None]]
+    after: Callable[[Message, FSMContext, str, MailingService], Awaitable[None]]
+
+    def nav_row(
+        self, step: str, data: dict[str, Any], *, skip: bool = False
+    ) -> list[InlineKeyboardButton]:
+        return self.row(step, data, skip=skip)
+
+    async def show_step(
+        self, target: Message, state: FSMContext, step: str, mailings: MailingService
+    ) -> None:
+        await self.show(target, state, step, mailings)
+
+    async def go_next(
+        self, target: Message, state: FSMContext, current: str, mailings: MailingService
+    ) -> None:
+        await self.after(target, state, current, mailings)

@@ -7,10 +7,8 @@ conversation's states through `NewMailingHost`.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -20,9 +18,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.mailings import Draft, MailingService
 from handlers.components import parts
 from handlers.components.calendar import calendar_rows
-from handlers.components.common import close_question, live_question, remember_question
+from handlers.components.common import ask, close_question
 from handlers.components.parts import PART_STEPS, MessageParts
-from handlers.components.states import PartsStates
+from handlers.components.states import FunctionsHost
 from handlers.components.texts import day_text, locale, segment_label, zone_words
 from handlers.components.time_picker import time_rows
 from handlers.formatting import quote
@@ -124,27 +122,15 @@ async def show_step(
         return
     await state.set_state(state_of(step))
     data = await state.get_data()
-    replace = in_place is not None and in_place.message_id == await live_question(state)
     if step in PART_STEPS:
-        replace = replace and not PARTS.shows_current(step, data)
-        if not replace:
-            await close_question(target, state)
+        if PARTS.shows_current(step, data):
+            in_place = None  # the current text goes first, so the question comes after it
         await PARTS.show_current(target, step, data)
         text, rows = await PARTS.question(step, data, mailings)
     else:
-        if not replace:
-            await close_question(target, state)
         text, rows = await _question(step, data, mailings)
     rows.append(nav_row(step, data, skip=parts.may_skip(step, data)))
-    markup = InlineKeyboardMarkup(inline_keyboard=rows)
-    if replace and in_place is not None:
-        with contextlib.suppress(TelegramBadRequest):
-            await in_place.edit_text(text, reply_markup=markup)
-            await remember_question(state, in_place, text)
-            return
-        await close_question(target, state)
-    sent = await target.answer(text, reply_markup=markup)
-    await remember_question(state, sent, text)
+    await ask(target, state, text, InlineKeyboardMarkup(inline_keyboard=rows), in_place=in_place)
 
 
 async def _question(
@@ -190,28 +176,7 @@ async def go_next(
     await show_step(target, state, next_step(current, await state.get_data()), mailings)
 
 
-class NewMailingHost:
-    """The new-mailing conversation as the host of the message parts."""
-
-    states: PartsStates = PARTS_STATES
-
-    def nav_row(
-        self, step: str, data: dict[str, Any], *, skip: bool = False
-    ) -> list[InlineKeyboardButton]:
-        return nav_row(step, data, skip=skip)
-
-    async def show_step(
-        self, target: Message, state: FSMContext, step: str, mailings: MailingService
-    ) -> None:
-        await show_step(target, state, step, mailings)
-
-    async def go_next(
-        self, target: Message, state: FSMContext, current: str, mailings: MailingService
-    ) -> None:
-        await go_next(target, state, current, mailings)
-
-
-PARTS = MessageParts(NewMailingHost())
+PARTS = MessageParts(FunctionsHost(PARTS_STATES, nav_row, show_step, go_next))
 
 
 async def open_draft(

@@ -66,9 +66,10 @@ async def on_back(query: CallbackQuery, state: FSMContext, mailings: MailingServ
     target = previous_step(step, data) if step else None
     if step == "preview" and not data.get("editing"):
         target = "cap"
-    message = await retire(query)
+    await query.answer()
+    message = query_message(query)
     if message is not None and target is not None:
-        await show_step(message, state, target, mailings)
+        await show_step(message, state, target, mailings, in_place=message)
 
 
 async def on_stale(query: CallbackQuery) -> None:

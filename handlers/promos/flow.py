@@ -21,8 +21,9 @@ from bot.promotions.service import CAP_MAX, NAME_MAX
 from handlers.components import parts
 from handlers.components.calendar import calendar_rows
 from handlers.components.callbacks import NmTimeCb
+from handlers.components.common import ask, close_question
 from handlers.components.parts import PART_STEPS, MessageParts
-from handlers.components.states import PartsStates
+from handlers.components.states import FunctionsHost
 from handlers.components.texts import day_text, locale, segment_label, zone_words
 from handlers.formatting import quote
 from handlers.promos.callbacks import (
@@ -179,23 +180,32 @@ Rows = list[list[InlineKeyboardButton]]
 
 
 async def show_step(
-    target: Message, state: FSMContext, step: str, mailings: MailingService
+    target: Message,
+    state: FSMContext,
+    step: str,
+    mailings: MailingService,
+    *,
+    in_place: Message | None = None,
 ) -> None:
-    """Ask the step's question with its buttons and move the editor there."""
+    """Ask the step's question with its buttons and move the editor there (with `in_place`,
+    Back pressed on the live question: that message becomes the question)."""
     if step == "preview":
         from handlers.promos.editor import show_preview
 
+        await close_question(target, state)
         await show_preview(target, state, mailings)
         return
     data = await state.get_data()
     await state.set_state(state_of(step, data))
     if step in PART_STEPS:
+        if PARTS.shows_current(step, data):
+            in_place = None  # the current text goes first, so the question comes after it
         await PARTS.show_current(target, step, data)
         text, rows = await PARTS.question(step, data, mailings)
     else:
         text, rows = await _question(step, data, mailings)
     rows.append(nav_row(step, data, skip=parts.may_skip(step, data)))
-    await target.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await ask(target, state, text, InlineKeyboardMarkup(inline_keyboard=rows), in_place=in_place)
 
 
 def _current(data: dict[str, Any], key: str) -> str:
@@ -322,25 +332,4 @@ async def go_next(
     await show_step(target, state, next_step(current, await state.get_data()), mailings)
 
 
-class PromoHost:
-    """The promotion editor as the host of the message parts."""
-
-    states: PartsStates = PARTS_STATES
-
-    def nav_row(
-        self, step: str, data: dict[str, Any], *, skip: bool = False
-    ) -> list[InlineKeyboardButton]:
-        return nav_row(step, data, skip=skip)
-
-    async def show_step(
-        self, target: Message, state: FSMContext, step: str, mailings: MailingService
-    ) -> None:
-        await show_step(target, state, step, mailings)
-
-    async def go_next(
-        self, target: Message, state: FSMContext, current: str, mailings: MailingService
-    ) -> None:
-        await go_next(target, state, current, mailings)
-
-
-PARTS = MessageParts(PromoHost())
+PARTS = MessageParts(FunctionsHost(PARTS_STATES, nav_row, show_step, go_next))

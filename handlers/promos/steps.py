@@ -14,7 +14,7 @@ from bot.promotions.schedule import EVERY_MAX, Schedule
 from bot.promotions.service import CAP_MAX, NAME_MAX
 from bot.quiet_hours import LimitsService
 from bot.validators import InputError, check_typed
-from handlers.components.common import query_message, retire
+from handlers.components.common import answered, query_message, retire
 from handlers.components.date_picker import DatePicker
 from handlers.components.texts import day_text, segment_title
 from handlers.components.time_picker import TimePicker
@@ -55,10 +55,11 @@ async def on_segment(
     if segment is None:
         await query.answer(_("This segment no longer exists. Choose another."), show_alert=True)
         return
-    message = await retire(query)
+    await query.answer()
+    message = query_message(query)
     if message is None:
         return
-    await message.answer(_("Segment: {name}").format(name=segment_title(segment)))
+    await answered(message, state, _("Segment: {name}").format(name=segment_title(segment)))
     await state.update_data(segment_id=segment.id)
     await go_next(message, state, "segment", mailings)
 
@@ -144,7 +145,7 @@ async def set_time(
     data = await state.get_data()
     if data.get("schedule"):
         words = schedule_words(Schedule.from_json(data["schedule"]), mailings.settings)
-        await target.answer(_("Schedule: {words}").format(words=words))
+        await answered(target, state, _("Schedule: {words}").format(words=words))
     await go_next(target, state, "time", mailings)
     return True
 
@@ -158,7 +159,7 @@ async def set_start(
     if data.get("ends_on") and date.fromisoformat(data["ends_on"]) < day:
         update["ends_on"] = None
     await state.update_data(**update)
-    await target.answer(_("Starts on: {day}").format(day=day_text(day)))
+    await answered(target, state, _("Starts on: {day}").format(day=day_text(day)))
     await go_next(target, state, "starts", mailings)
 
 
@@ -174,16 +175,17 @@ async def set_end(
         )
         return
     await state.update_data(ends_on=day.isoformat(), no_end=False)
-    await target.answer(_("Runs until: {day}").format(day=day_text(day)))
+    await answered(target, state, _("Runs until: {day}").format(day=day_text(day)))
     await go_next(target, state, "ends", mailings)
 
 
 async def on_no_end(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
-    message = await retire(query)
+    await query.answer()
+    message = query_message(query)
     if message is None:
         return
     await state.update_data(ends_on=None, no_end=True)
-    await message.answer(_("No end date."))
+    await answered(message, state, _("No end date."))
     await go_next(message, state, "ends", mailings)
 
 
