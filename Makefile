@@ -44,12 +44,19 @@ bench: $(VENV)/.dev-installed catalogs
 	$(BIN)/python bench/start_bench.py
 	$(BIN)/python bench/telegram_bench.py
 	$(BIN)/python bench/email_bench.py
+	$(BIN)/python bench/segment_bench.py
+	$(BIN)/python bench/counts_bench.py
+	$(BIN)/python bench/history_bench.py
+	$(BIN)/python bench/journal_bench.py
 
 bench-quick: $(VENV)/.dev-installed catalogs
 	$(BIN)/python bench/import_bench.py --rows 5000 --no-memory
 	$(BIN)/python bench/start_bench.py --quick
 	$(BIN)/python bench/telegram_bench.py --quick
 	$(BIN)/python bench/email_bench.py --quick
+	$(BIN)/python bench/segment_bench.py --quick
+	$(BIN)/python bench/history_bench.py --quick
+	$(BIN)/python bench/journal_bench.py --rows 20000 --skip-openpyxl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
