@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from storage.guests import GuestRecord, GuestRepository
 from tests.conftest import ADMIN, BotFactory, RunningBot
 from tests.settings_chat import (
     SENDER,
@@ -36,8 +37,10 @@ def buttons(bot: RunningBot) -> list[str]:
 
 
 async def walk_new_to_channels(bot: RunningBot) -> None:
-    """/new up to the channels step: name, all guests, tomorrow, 18:30."""
+    """/new up to the channels step: name, all guests (one guest, so not an empty segment),
+    tomorrow, 18:30."""
     assert bot.app is not None
+    await GuestRepository(bot.app.db).upsert_many([GuestRecord(phone="+79160000001")])
     tomorrow = datetime.now(bot.app.settings.tz).date() + timedelta(days=1)
     await say(bot, "/new")
     await say(bot, "Birthday")

@@ -27,7 +27,7 @@ def _button(text: str, data: Any) -> InlineKeyboardButton:
 
 
 def nav_row(back: bool = True) -> list[InlineKeyboardButton]:
-    row = [_button(_("Cancel"), BuildCb(action=BuildAction.CANCEL))]
+    row = [_button(_("✖️ Cancel"), BuildCb(action=BuildAction.CANCEL))]
     if back:
         row.insert(0, _button(_("« Back"), BuildCb(action=BuildAction.BACK)))
     return row

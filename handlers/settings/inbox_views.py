@@ -16,6 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.inbox.imap import DEFAULT_PORTS, ImapError, ImapFailure
 from bot.inbox.service import InboxDraft, InboxService, InboxStatus
+from handlers.components.texts import zone_words
 from handlers.settings.callbacks import InboxAction, InboxCb
 from handlers.settings.states import INBOX_ORDER, InboxStep
 from storage.inbox import ImapSecurity
@@ -55,8 +56,6 @@ def status_line(status: InboxStatus, settings: Settings) -> str:
     if state.last_read_at is None:
         when = _("not read yet")
     else:
-        from handlers.settings.views import zone_words  # the page's module imports this one
-
         local = state.last_read_at.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M")
         when = f"{local} {zone_words(settings)}"
     line = _(

@@ -11,12 +11,12 @@ from html import escape
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import get_timezone_location
 
 from bot.config import Settings
 from bot.mailing_settings import MailingSettings, MailingSettingsService, SmtpDraft
 from bot.smtp import DEFAULT_PORTS
 from bot.validators import InputError, parse_email
+from handlers.components.texts import zone_words
 from handlers.settings.callbacks import (
     FieldCb,
     FormAction,
@@ -61,14 +61,6 @@ def smtp_lines(smtp: SmtpSettings | SmtpDraft) -> list[str]:
         _("Password: {password}").format(password=password if smtp.username else "—"),
         _("Sender: {sender}").format(sender=_sender(smtp.sender_name, smtp.sender_email)),
     ]
-
-
-def zone_words(settings: Settings) -> str:
-    """TIMEZONE as people say it ("Moscow time"), not as its tz database name."""
-    if settings.timezone == "Europe/Moscow":
-        return _("Moscow time")
-    city = get_timezone_location(settings.tz, locale=settings.locale, return_city=True)
-    return _("{city} time").format(city=escape(city))
 
 
 def email_off_hint(current: MailingSettings) -> str:
