@@ -240,3 +240,16 @@ async def test_in_russian_the_file_sheet_and_words_are_russian(start_bot: BotFac
     assert ws is not None and ws.title == "Журнал"
     assert [c.value for c in ws[1]][:5] == ["№", "Гость", "Телефон", "Канал", "Статус"]
     assert [c.value for c in ws[2]][4:6] == ["ошибка", "гость заблокировал бота"]
+
+
+async def test_a_guest_held_back_by_the_frequency_cap_says_so_with_the_days(
+    bot: RunningBot,
+) -> None:
+    mailing = await mailing_with(bot, "Capped", [(1, "telegram", "skipped", "frequency_cap")])
+    assert bot.app is not None
+    await bot.app.db.execute(  # as the populate step writes it
+        "UPDATE deliveries SET error = ? WHERE mailing_id = ?",
+        ("frequency cap: the guest got another mailing in the last 3 days", mailing.id),
+    )
+    text = await open_journal(bot, "Capped")
+    assert "held back by the frequency cap: another mailing within the last 3 days" in text

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.components.texts import channel_name, delivery_status_name
 from handlers.formatting import phone_text
@@ -23,6 +25,13 @@ def reason(code: str | None, error: str | None) -> str:
     the code is not one of ours (it is the sender's short English message)."""
     if code is None:
         return error or ""
+    if code == "frequency_cap":  # the stored text ends "... in the last N days"
+        days = int(found[-1]) if (found := re.findall(r"\d+", error or "")) else 0
+        return ngettext(
+            "held back by the frequency cap: another mailing within the last {n} day",
+            "held back by the frequency cap: another mailing within the last {n} days",
+            days,
+        ).format(n=days)
     words: dict[str, str] = {
         "blocked": _("the guest blocked the bot"),
         "unsubscribed": _("the guest unsubscribed"),
