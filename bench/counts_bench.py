@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from storage.db import Database  # noqa: E402
+from storage.db import Database, fold  # noqa: E402
 from storage.deliveries import DeliveryRepository, now_text  # noqa: E402
 from storage.guest_counts import GuestCountRepository  # noqa: E402
 from storage.schema import migrate  # noqa: E402
@@ -33,6 +33,7 @@ def build(path: Path, guests: int) -> None:
     """`guests` guests; mailing 1 with a row per guest on both channels (mode "all"),
     written page by page as a run does; mailings 2..11 small and finished."""
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.create_function("fold", 1, fold, deterministic=True)  # the history's name search
     conn.execute("BEGIN")
     conn.execute(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "

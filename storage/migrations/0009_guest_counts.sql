@@ -8,14 +8,13 @@ CREATE TABLE mailing_guest_counts (
     counted_at TEXT NOT NULL
 );
 
--- Any change to a mailing's rows drops its kept numbers: a kept histogram is never
+-- A change to a mailing's rows drops its kept numbers: a kept histogram is never
 -- stale (the next reader counts again). During a run there is nothing to drop, and
 -- the lookup costs well under a microsecond per row.
-CREATE TRIGGER guest_counts_stale_on_insert AFTER INSERT ON deliveries
-BEGIN
-    DELETE FROM mailing_guest_counts WHERE mailing_id = NEW.mailing_id;
-END;
-
+-- No trigger on INSERT: rows are inserted before a run ends (its segment written as
+-- pending, a fallback row beside the update of the row that failed), never into a
+-- mailing whose numbers are kept; a per-row trigger there cost the start of a
+-- 1,000,000-guest mailing ~15%.
 CREATE TRIGGER guest_counts_stale_on_update AFTER UPDATE OF status, error_code ON deliveries
 BEGIN
     DELETE FROM mailing_guest_counts WHERE mailing_id = NEW.mailing_id;
