@@ -20,6 +20,7 @@ from bot.segments import (
     parse_value,
     value_kind,
 )
+from handlers.components.common import ask, close_question
 from handlers.segments.callbacks import BuildCb, FieldCb, OpCb, ValueCb
 from handlers.segments.states import SegmentForm
 from handlers.segments.views import _button, ask_field, ask_op, nav_row, show_builder, show_card
@@ -39,7 +40,7 @@ def _hint(kind: Kind) -> str:
     return hints.get(kind, "")
 
 
-async def ask_value(message: Message, field: str, op: str) -> None:
+async def ask_value(message: Message, state: FSMContext, field: str, op: str) -> None:
     kind = value_kind(field, op)
     rows = []
     if kind is Kind.SEX:
@@ -56,19 +57,17 @@ async def ask_value(message: Message, field: str, op: str) -> None:
         ]
     rows.append(nav_row())
     text = _hint(kind) or _("Choose:")
-    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await ask(message, state, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def ask_missing(message: Message) -> None:
+async def ask_missing(message: Message, state: FSMContext) -> None:
     rows = [
         [_button(_("Include guests with no date"), ValueCb(value="in"))],
         [_button(_("Leave guests with no date out"), ValueCb(value="out"))],
         nav_row(),
     ]
-    await message.answer(
-        _("Some guests have no such date. Are they in the segment?"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
-    )
+    text = _("Some guests have no such date. Are they in the segment?")
+    await ask(message, state, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def _add(
@@ -84,7 +83,7 @@ async def _add(
     groups[-1].append(condition.to_json())
     await state.update_data(groups=groups, field=None, op=None, value=None)
     await state.set_state(SegmentForm.build)
-    await show_builder(message, await state.get_data(), segments)
+    await show_builder(message, state, await state.get_data(), segments)
 
 
 async def on_add(query: CallbackQuery, message: Message, state: FSMContext) -> None:
@@ -94,7 +93,7 @@ async def on_add(query: CallbackQuery, message: Message, state: FSMContext) -> N
         return
     await query.answer()
     await state.set_state(SegmentForm.field)
-    await ask_field(message)
+    await ask_field(message, state)
 
 
 async def on_or(
@@ -105,7 +104,7 @@ async def on_or(
     if groups[-1]:
         groups.append([])
     await state.update_data(groups=groups)
-    await show_builder(message, await state.get_data(), segments)
+    await show_builder(message, state, await state.get_data(), segments)
 
 
 async def on_undo(
@@ -118,7 +117,7 @@ async def on_undo(
     if groups[-1]:
         groups[-1].pop()
     await state.update_data(groups=groups or [[]])
-    await show_builder(message, await state.get_data(), segments)
+    await show_builder(message, state, await state.get_data(), segments)
 
 
 async def on_save(
@@ -140,6 +139,7 @@ async def on_save(
             await query.answer(_("A segment with this name already exists."), show_alert=True)
             return
     await query.answer(_("Saved."))
+    await close_question(message, state)
     await state.clear()
     if segment is None:
         await show_segments(message, segments)
@@ -151,6 +151,7 @@ async def on_cancel(
     query: CallbackQuery, message: Message, state: FSMContext, segments: SegmentService
 ) -> None:
     await query.answer(_("Cancelled."))
+    await close_question(message, state)
     await state.clear()
     await message.answer(_("Cancelled: nothing was changed."))
     await show_segments(message, segments)
@@ -164,16 +165,16 @@ async def on_back(
     data = await state.get_data()
     if current == SegmentForm.op.state:
         await state.set_state(SegmentForm.field)
-        await ask_field(message)
+        await ask_field(message, state)
     elif current == SegmentForm.value.state:
         await state.set_state(SegmentForm.op)
-        await ask_op(message, data["field"])
+        await ask_op(message, state, data["field"])
     elif current == SegmentForm.missing.state:
         await state.set_state(SegmentForm.value)
-        await ask_value(message, data["field"], data["op"])
+        await ask_value(message, state, data["field"], data["op"])
     else:
         await state.set_state(SegmentForm.build)
-        await show_builder(message, data, segments)
+        await show_builder(message, state, data, segments)
 
 
 async def on_field(
@@ -185,7 +186,7 @@ async def on_field(
     await query.answer()
     await state.update_data(field=callback_data.field)
     await state.set_state(SegmentForm.op)
-    await ask_op(message, callback_data.field)
+    await ask_op(message, state, callback_data.field)
 
 
 async def on_op(
@@ -205,7 +206,7 @@ async def on_op(
         await _add(message, state, segments, None)
         return
     await state.set_state(SegmentForm.value)
-    await ask_value(message, field, callback_data.op)
+    await ask_value(message, state, field, callback_data.op)
 
 
 async def _value_chosen(
@@ -214,7 +215,7 @@ async def _value_chosen(
     await state.update_data(value=value)
     if (await state.get_data())["field"] in DATE_FIELDS:
         await state.set_state(SegmentForm.missing)
-        await ask_missing(message)
+        await ask_missing(message, state)
     else:
         await _add(message, state, segments, None)
 

@@ -90,7 +90,7 @@ async def on_name(message: Message, state: FSMContext, segments: SegmentService)
         return
     await state.update_data(seg_id=None, name=name, groups=[[]])
     await state.set_state(SegmentForm.build)
-    await show_builder(message, await state.get_data(), segments)
+    await show_builder(message, state, await state.get_data(), segments)
 
 
 async def on_edit(
@@ -108,7 +108,7 @@ async def on_edit(
     groups = groups_to_data(segment.groups) or [[]]
     await state.update_data(seg_id=segment.id, name=segment.name, groups=groups)
     await state.set_state(SegmentForm.build)
-    await show_builder(message, await state.get_data(), segments)
+    await show_builder(message, state, await state.get_data(), segments)
 
 
 async def on_rename(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.segments import BUILDER_OPS, SegmentService, groups_from_data
+from handlers.components.common import ask
 from handlers.components.texts import segment_label, segment_title
 from handlers.formatting import quote
 from handlers.segments.callbacks import BuildAction, BuildCb, FieldCb, OpCb, SegAction, SegCb
@@ -83,7 +85,9 @@ async def show_card(message: Message, segment: Segment, segments: SegmentService
     )
 
 
-async def show_builder(message: Message, data: dict[str, Any], segments: SegmentService) -> None:
+async def show_builder(
+    message: Message, state: FSMContext, data: dict[str, Any], segments: SegmentService
+) -> None:
     """The draft's conditions in words and its live count, after every change."""
     groups = groups_from_data(data.get("groups"))
     reach = await segments.draft_reach(groups)
@@ -106,26 +110,24 @@ async def show_builder(message: Message, data: dict[str, Any], segments: Segment
     rows.append(nav_row(back=False))
     if len(raw) > 1 and not raw[-1]:
         text += "\n\n" + _("A new group: its conditions are joined to the ones above by OR.")
-    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await ask(message, state, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def ask_field(message: Message) -> None:
+async def ask_field(message: Message, state: FSMContext) -> None:
     fields = list(BUILDER_OPS)
     rows = [
         [_button(field_name(f), FieldCb(field=f)) for f in fields[i : i + 3]]
         for i in range(0, len(fields), 3)
     ]
     rows.append(nav_row())
-    await message.answer(
-        _("Which field does the condition check?"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
-    )
+    text = _("Which field does the condition check?")
+    await ask(message, state, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def ask_op(message: Message, field: str) -> None:
+async def ask_op(message: Message, state: FSMContext, field: str) -> None:
     rows = [[_button(op_name(field, op), OpCb(op=op))] for op in BUILDER_OPS[field]]
     rows.append(nav_row())
     text = _("{field}: which condition?").format(field=field_name(field))
     if field == "birthday":
         text += "\n" + feb29_note()
-    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await ask(message, state, text, InlineKeyboardMarkup(inline_keyboard=rows))
