@@ -1,8 +1,8 @@
 """The time picker: quick times ("Now" only today) or a time typed like 18:30.
 
 The host binds it to its time state, shows `time_rows` under its question, and is
-called back with "HH:MM" or NOW; it answers True when the question is settled (the
-quick-time buttons then go), False when the admin should try another time.
+called back with "HH:MM" or NOW; it answers True when the question is settled (it has
+closed the question, buttons and all), False when the admin should try another time.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from handlers.components.callbacks import NmTimeCb
 from handlers.components.common import query_message
 from handlers.components.texts import day_text, time_error_text
 
-# Called with "HH:MM" or NOW; True when the question is settled (the buttons then go).
+# Called with "HH:MM" or NOW; True when the question is settled (and closed by the host).
 TimeChosen = Callable[[Message, FSMContext, str, MailingService, dict[str, Any]], Awaitable[bool]]
 
 
@@ -100,5 +100,6 @@ class TimePicker:
             return
         await query.answer()
         message = query_message(query)
-        if message is not None and await self.chosen(message, state, at, mailings, data):
-            await message.edit_reply_markup(reply_markup=None)
+        if message is not None:
+            # A settled answer closes the question (its buttons go with it), so no edit here.
+            await self.chosen(message, state, at, mailings, data)

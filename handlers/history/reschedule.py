@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.mailings import NOW, MailingService, MomentPassedError
 from bot.scheduler import MailingScheduler
-from handlers.components.common import query_message
+from handlers.components.common import answered, ask, query_message
 from handlers.components.date_picker import DatePicker
 from handlers.components.texts import day_text, moment_text, status_name, zone_words
 from handlers.components.time_picker import TimePicker, button_time, passed_text, time_rows
@@ -34,12 +34,11 @@ async def ask_time(
     await state.update_data(day=day.isoformat())
     await state.set_state(Reschedule.time)
     rows = [*time_rows(mailings, day), *cancel_only().inline_keyboard]
-    await target.answer(
-        _("At what time on {day} ({tz})? Type it like 18:30 or choose below.").format(
-            day=day_text(day), tz=zone_words(mailings.settings)
-        ),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    question = _("At what time on {day} ({tz})? Type it like 18:30 or choose below.").format(
+        day=day_text(day), tz=zone_words(mailings.settings)
     )
+    # The live question: once a time is settled it shows the outcome and loses its buttons.
+    await ask(target, state, question, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def move_to(
@@ -49,7 +48,7 @@ async def move_to(
     scheduler: MailingScheduler = data["scheduler"]
     draft = await state.get_data()
     if "mailing_id" not in draft:
-        await target.answer(_("This button is out of date."))
+        await answered(target, state, _("This button is out of date."))
         return True
     mailing_id, day = int(draft["mailing_id"]), date.fromisoformat(draft["day"])
     try:
@@ -59,12 +58,13 @@ async def move_to(
         await target.answer(passed_text(at, day, passed.now, tz, now_offered=False))
         return False
     except (LookupError, ValueError):
-        await state.clear()
-        await target.answer(
-            _("The time can no longer be changed: the mailing has started or was cancelled.")
+        await answered(
+            target,
+            state,
+            _("The time can no longer be changed: the mailing has started or was cancelled."),
         )
+        await state.clear()
         return True
-    await state.clear()
     text = (
         _("The mailing starts now.")
         if at == NOW
@@ -72,7 +72,8 @@ async def move_to(
             moment=moment_text(mailings.local(when)), tz=zone_words(mailings.settings)
         )
     )
-    await target.answer(text)
+    await answered(target, state, text)
+    await state.clear()
     # The job moves with it; "now" launches at once.
     await scheduler.sync(mailing_id)
     return True
