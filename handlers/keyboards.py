@@ -7,7 +7,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import LangCb, MenuAction, MenuCb, NavAction, NavCb
-from handlers.guests.callbacks import GuestAction, GuestsCb
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -34,13 +33,4 @@ def languages() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text="🇷🇺 Русский", callback_data=LangCb(locale="ru"))
     kb.button(text="🇬🇧 English", callback_data=LangCb(locale="en"))
-    return kb.as_markup()
-
-
-def guests_menu() -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("📥 Import a file"), callback_data=GuestsCb(action=GuestAction.IMPORT))
-    kb.button(text=_("🔎 Search"), callback_data=GuestsCb(action=GuestAction.SEARCH))
-    kb.button(text=_("📤 Export XLSX"), callback_data=GuestsCb(action=GuestAction.EXPORT))
-    kb.adjust(1, 2)
     return kb.as_markup()

@@ -8,19 +8,27 @@ from pathlib import Path
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, FSInputFile, Message
+from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.guest_import import MAX_FILE_BYTES
 from bot.guests import GuestService
-
-# The module, not its functions: handlers.keyboards imports this package's callbacks,
-# so its names may not exist yet while this package is first imported.
-from handlers import keyboards
 from handlers.formatting import export_headers
+from handlers.guests.callbacks import GuestAction, GuestsCb
 from handlers.guests.states import GuestsForm
+from handlers.keyboards import cancel_only
+
+
+def guests_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📥 Import a file"), callback_data=GuestsCb(action=GuestAction.IMPORT))
+    kb.button(text=_("🔎 Search"), callback_data=GuestsCb(action=GuestAction.SEARCH))
+    kb.button(text=_("📤 Export XLSX"), callback_data=GuestsCb(action=GuestAction.EXPORT))
+    kb.adjust(1, 2)
+    return kb.as_markup()
 
 
 async def show_overview(message: Message, guests: GuestService) -> None:
@@ -35,7 +43,7 @@ async def show_overview(message: Message, guests: GuestService) -> None:
         ).format(
             total=counts.total, telegram=counts.telegram_reachable, email=counts.email_reachable
         ),
-        reply_markup=keyboards.guests_menu(),
+        reply_markup=guests_menu(),
     )
 
 
@@ -51,7 +59,7 @@ async def on_search(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(GuestsForm.search)
     await query.message.answer(
         _("Type a phone number, card number or name to search for."),
-        reply_markup=keyboards.cancel_only(),
+        reply_markup=cancel_only(),
     )
 
 
@@ -69,7 +77,7 @@ async def on_import(query: CallbackQuery, state: FSMContext) -> None:
             "registration date, last visit, visits, total spent.\n"
             "Guests are matched by phone (then card number): existing ones are updated."
         ).format(size=MAX_FILE_BYTES // (1024 * 1024)),
-        reply_markup=keyboards.cancel_only(),
+        reply_markup=cancel_only(),
     )
     await state.update_data(import_prompt_id=prompt.message_id)
 

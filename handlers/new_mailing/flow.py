@@ -21,6 +21,7 @@ from handlers.components.calendar import calendar_rows
 from handlers.components.common import ask, close_question
 from handlers.components.parts import PART_STEPS, MessageParts
 from handlers.components.states import FunctionsHost
+from handlers.components.step_order import StepOrder
 from handlers.components.texts import day_text, locale, segment_label, zone_words
 from handlers.components.time_picker import time_rows
 from handlers.formatting import quote
@@ -56,37 +57,8 @@ def filled(step: str, data: dict[str, Any]) -> bool:
     return bool(data.get(_ANSWER_KEY.get(step, step)))
 
 
-def missing(data: dict[str, Any]) -> str | None:
-    """The first step that still needs an answer, or None when the draft is complete."""
-    draft = Draft.from_data(data)
-    for step in STEPS:
-        if applies(step, draft) and not filled(step, data):
-            return step
-    return None
-
-
-def next_step(current: str, data: dict[str, Any]) -> str:
-    """The step after `current`: in order; when editing, the first unanswered or the preview."""
-    draft = Draft.from_data(data)
-    if data.get("editing"):
-        return missing(data) or "preview"
-    for step in STEPS[STEPS.index(current) + 1 :] if current in STEPS else ():
-        if applies(step, draft):
-            return step
-    return missing(data) or "preview"
-
-
-def previous_step(current: str, data: dict[str, Any]) -> str | None:
-    """The step before `current` (the preview when editing a complete draft)."""
-    if data.get("editing") and missing(data) is None:
-        return "preview"
-    draft = Draft.from_data(data)
-    if current not in STEPS:
-        return None
-    for step in reversed(STEPS[: STEPS.index(current)]):
-        if applies(step, draft):
-            return step
-    return None
+ORDER = StepOrder(STEPS, lambda step, data: applies(step, Draft.from_data(data)), filled)
+missing, next_step, previous_step = ORDER.missing, ORDER.next_step, ORDER.previous_step
 
 
 def nav_button(text: str, action: NavAction) -> InlineKeyboardButton:

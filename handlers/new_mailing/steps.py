@@ -12,9 +12,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.mailings import NOW, Draft, MailingService, MomentPassedError
 from bot.quiet_hours import LimitsService
 from bot.segments import SegmentService
-from bot.validators import InputError, check_typed
 from handlers.components.common import answered, query_message
 from handlers.components.date_picker import DatePicker
+from handlers.components.names import typed_name
 from handlers.components.texts import day_text, segment_title, zone_words
 from handlers.components.time_picker import TimePicker, passed_text
 from handlers.formatting import quote
@@ -22,29 +22,9 @@ from handlers.new_mailing.callbacks import NmSegmentCb
 from handlers.new_mailing.flow import NAME_MAX, go_next, nav_row
 
 
-def name_refusal(error: InputError) -> str:
-    """Why a typed name is refused: the reason, never the refused character itself."""
-    if error.reason == "control_char":
-        return _(
-            "The name contains a control character ({code}); type it again without it."
-        ).format(code=error.code_point)
-    if error.reason == "invisible":
-        return _("The name has no visible characters. Type a few words, e.g. “Spring menu”.")
-    return _("The name cannot be empty. Type a few words, e.g. “Spring menu”.")
-
-
 async def on_name(message: Message, state: FSMContext, mailings: MailingService) -> None:
-    try:
-        name = " ".join(check_typed(message.text or "").split())
-    except InputError as error:
-        await message.answer(name_refusal(error))
-        return
-    if len(name) > NAME_MAX:
-        await message.answer(
-            _("The name is {n} characters long; the limit is {max}. Make it shorter.").format(
-                n=len(name), max=NAME_MAX
-            )
-        )
+    name = await typed_name(message, NAME_MAX)
+    if name is None:
         return
     await state.update_data(name=name)
     await answered(message, state, quote(name))

@@ -24,6 +24,7 @@ from handlers.components.callbacks import NmTimeCb
 from handlers.components.common import ask, close_question
 from handlers.components.parts import PART_STEPS, MessageParts
 from handlers.components.states import FunctionsHost
+from handlers.components.step_order import StepOrder
 from handlers.components.texts import day_text, locale, segment_label, zone_words
 from handlers.formatting import quote
 from handlers.promos.callbacks import (
@@ -124,34 +125,8 @@ def filled(step: str, data: dict[str, Any]) -> bool:
     return bool(data.get(step))
 
 
-def missing(data: dict[str, Any]) -> str | None:
-    """The first step still to answer, or None when the promotion is complete."""
-    for step in STEPS:
-        if applies(step, data) and not filled(step, data):
-            return step
-    return None
-
-
-def next_step(current: str, data: dict[str, Any]) -> str:
-    """The step after `current`: in order; when editing, the first unanswered or the preview."""
-    if data.get("editing"):
-        return missing(data) or "preview"
-    for step in STEPS[STEPS.index(current) + 1 :] if current in STEPS else ():
-        if applies(step, data):
-            return step
-    return missing(data) or "preview"
-
-
-def previous_step(current: str, data: dict[str, Any]) -> str | None:
-    """The step before `current` (the preview when editing a complete promotion)."""
-    if data.get("editing") and missing(data) is None:
-        return "preview"
-    if current not in STEPS:
-        return None
-    for step in reversed(STEPS[: STEPS.index(current)]):
-        if applies(step, data):
-            return step
-    return None
+ORDER = StepOrder(STEPS, applies, filled)
+missing, next_step, previous_step = ORDER.missing, ORDER.next_step, ORDER.previous_step
 
 
 def step_of(state_name: str | None) -> str | None:

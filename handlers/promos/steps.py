@@ -13,12 +13,12 @@ from bot.mailings import NOW, MailingService
 from bot.promotions.schedule import EVERY_MAX, Schedule
 from bot.promotions.service import CAP_MAX, NAME_MAX
 from bot.quiet_hours import LimitsService
-from bot.validators import InputError, check_typed
 from handlers.components.common import answered, query_message, retire
 from handlers.components.date_picker import DatePicker
+from handlers.components.names import typed_name
 from handlers.components.texts import day_text, segment_title
 from handlers.components.time_picker import TimePicker
-from handlers.new_mailing.steps import name_refusal
+from handlers.formatting import quote
 from handlers.promos.callbacks import EditorAction, PrCapCb, PrKindCb, PrSegmentCb, PrWeekdayCb
 from handlers.promos.flow import go_next, nav_button, nav_row, schedule_of, weekday_rows
 from handlers.promos.texts import schedule_words
@@ -32,19 +32,11 @@ async def _remember(state: FSMContext, **values: Any) -> None:
 
 
 async def on_name(message: Message, state: FSMContext, mailings: MailingService) -> None:
-    try:
-        name = " ".join(check_typed(message.text or "").split())
-    except InputError as error:
-        await message.answer(name_refusal(error))
-        return
-    if len(name) > NAME_MAX:
-        await message.answer(
-            _("The name is {n} characters long; the limit is {max}. Make it shorter.").format(
-                n=len(name), max=NAME_MAX
-            )
-        )
+    name = await typed_name(message, NAME_MAX)
+    if name is None:
         return
     await state.update_data(name=name)
+    await answered(message, state, quote(name))
     await go_next(message, state, "name", mailings)
 
 
