@@ -176,7 +176,7 @@ class MailingService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.settings = settings
         self.mailings = MailingRepository(db)
-        self.segments = SegmentRepository(db)
+        self.segments = SegmentRepository(db, settings.tz)
         self.channel_settings = MailingSettingsRepository(db)
 
     # ------------------------------------------------------------ time
@@ -384,7 +384,7 @@ class MailingService:
 
     async def delivery_counts(self, mailing_id: int) -> Counts:
         """The mailing's delivery rows by channel and status (a card's "Resend unknown")."""
-        return await DeliveryRepository(self.mailings.db).counts(mailing_id)
+        return await DeliveryRepository(self.mailings.db, self.settings.tz).counts(mailing_id)
 
     async def guest_counts(self, mailing_id: int) -> GuestCounts:
         """The mailing's numbers in guests (reached, per channel, failed, unreachable...),

@@ -169,7 +169,7 @@ class SegmentService:
     """What the handlers do with segments; the repository's SQL stays behind it."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
-        self.segments = SegmentRepository(db)
+        self.segments = SegmentRepository(db, settings.tz)
         self.settings = settings
 
     def today(self) -> date:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple
 
 from storage.db import Database
@@ -182,9 +182,11 @@ class Counts:
 class DeliveryRepository:
     """SQL of the delivery engine: populate, claim, finish, counts, recovery, run state."""
 
-    def __init__(self, db: Database) -> None:
-        """Use `db` (the engine's own connection; writes are short transactions)."""
+    def __init__(self, db: Database, tz: tzinfo = UTC) -> None:
+        """Use `db` (the engine's own connection; writes are short transactions); `tz` is
+        TIMEZONE, where a day of the segment conditions starts."""
         self.db = db
+        self.tz = tz
 
     # ------------------------------------------------------------------ mailing status
     async def move(
@@ -283,7 +285,7 @@ class DeliveryRepository:
     # ------------------------------------------------------------------ populate
     async def segment(self, segment_id: int) -> Segment | None:
         """The segment a run writes rows for."""
-        return await SegmentRepository(self.db).get(segment_id)
+        return await SegmentRepository(self.db, self.tz).get(segment_id)
 
     async def freeze_segment(self, mailing_id: int) -> int:
         """Fix the largest guest id the run covers (first call only); returns it."""
@@ -324,7 +326,7 @@ class DeliveryRepository:
         `cap` (days, since: UTC ISO): a guest sent another mailing since then gets
         its pending rows skipped ("frequency cap").
         """
-        segment_sql, segment_params = where_clause(segment, today=today)
+        segment_sql, segment_params = where_clause(segment, today=today, tz=self.tz)
         now = now_text()
         written = 0
         async with self.db.transaction() as conn:

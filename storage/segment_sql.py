@@ -2,14 +2,15 @@
 
 Columns and operators come from whitelists in this file; every value an admin
 gave is a parameter, so no text typed in the bot ever becomes SQL. Dates are
-compared with `today`, which the caller gives in TIMEZONE.
+compared with `today`, which the caller gives in TIMEZONE; "mailed within N days"
+counts from that zone's midnight (sent_at is stored in UTC).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from storage.segment_conditions import COMPARE, Condition, Group, bounds, cents, whole
@@ -127,7 +128,13 @@ def _tags(c: Condition) -> tuple[str, list[Any]]:
     return f"guests.id IN ({tagged} GROUP BY guest_id HAVING COUNT(*) = ?)", [tags, wanted]
 
 
-def condition_sql(c: Condition, today: date) -> tuple[str, list[Any]]:
+def local_midnight(day: date, tz: tzinfo) -> str:
+    """The start of `day` in `tz`, written as sent_at is (UTC, milliseconds)."""
+    start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+    return start.isoformat(timespec="milliseconds")
+
+
+def condition_sql(c: Condition, today: date, tz: tzinfo = UTC) -> tuple[str, list[Any]]:
     """One checked condition as SQL over `guests` and its parameters."""
     if c.field in _NUMERIC or c.field == "avg_bill":
         return _money_or_count(c)
@@ -155,7 +162,7 @@ def condition_sql(c: Condition, today: date) -> tuple[str, list[Any]]:
     if c.field == "sex":
         return "guests.sex = ?", [c.value]
     if c.field == "mailed":
-        since = (today - timedelta(days=int(c.value))).isoformat()
+        since = local_midnight(today - timedelta(days=int(c.value)), tz)
         mailed = (
             "guests.id IN (SELECT guest_id FROM deliveries "
             f"WHERE status = '{DeliveryStatus.SENT}' AND sent_at >= ?)"
@@ -169,7 +176,7 @@ def condition_sql(c: Condition, today: date) -> tuple[str, list[Any]]:
     return (reachable if c.op == "present" else f"NOT {reachable}"), []
 
 
-def groups_sql(groups: Sequence[Group], today: date) -> tuple[str, list[Any]]:
+def groups_sql(groups: Sequence[Group], today: date, tz: tzinfo = UTC) -> tuple[str, list[Any]]:
     """OR of AND groups as one fragment ("1": every guest)."""
     if not groups:
         return "1", []
@@ -178,7 +185,7 @@ def groups_sql(groups: Sequence[Group], today: date) -> tuple[str, list[Any]]:
     for group in groups:
         ands = []
         for condition in group:
-            sql, values = condition_sql(condition, today)
+            sql, values = condition_sql(condition, today, tz)
             ands.append(f"({sql})")
             params.extend(values)
         ors.append("(" + " AND ".join(ands) + ")")

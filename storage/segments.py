@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from storage.db import Database
@@ -100,13 +100,16 @@ class Usage:
         return bool(self.mailings or self.promotions)
 
 
-def where_clause(segment: Segment, *, today: date | None = None) -> tuple[str, list[Any]]:
-    """The segment's guests as a WHERE fragment over `guests` and its parameters ("1": all)."""
+def where_clause(
+    segment: Segment, *, today: date | None = None, tz: tzinfo = UTC
+) -> tuple[str, list[Any]]:
+    """The segment's guests as a WHERE fragment over `guests` and its parameters ("1": all);
+    `today` and `tz` are TIMEZONE's date and zone."""
     if segment.problem is not None:
         return "0", []
     if not segment.groups:
         return "1", []
-    sql, params = groups_sql(segment.groups, today or date.today())
+    sql, params = groups_sql(segment.groups, today or datetime.now(tz).date(), tz)
     return f"({sql})", params
 
 
@@ -122,8 +125,10 @@ def _as_groups(
 class SegmentRepository:
     """Reads segments and counts their guests; the SQL of segments lives here."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, tz: tzinfo = UTC) -> None:
+        """`tz`: TIMEZONE, where a day of the conditions starts."""
         self.db = db
+        self.tz = tz
 
     @staticmethod
     def _from_row(row: Any) -> Segment:
@@ -242,12 +247,12 @@ class SegmentRepository:
         return usage
 
     async def count(self, segment: Segment, *, today: date | None = None) -> int:
-        sql, params = where_clause(segment, today=today)
+        sql, params = where_clause(segment, today=today, tz=self.tz)
         return int(await self.db.fetchval(f"SELECT COUNT(*) FROM guests WHERE {sql}", params))
 
     async def reach(self, segment: Segment, *, today: date | None = None) -> Reach:
         """Totals per channel: telegram-reachable, email-reachable, neither, both."""
-        sql, params = where_clause(segment, today=today)
+        sql, params = where_clause(segment, today=today, tz=self.tz)
         row = await self.db.fetchone(
             f"SELECT COUNT(*), COALESCE(SUM({TELEGRAM_REACHABLE}), 0), "
             f"COALESCE(SUM({EMAIL_REACHABLE}), 0), "
@@ -266,7 +271,7 @@ class SegmentRepository:
         if not columns:
             return 0
         blank = " OR ".join(f"COALESCE(TRIM(guests.{c}), '') = ''" for c in columns)
-        sql, params = where_clause(segment, today=today)
+        sql, params = where_clause(segment, today=today, tz=self.tz)
         row = await self.db.fetchone(
             f"SELECT COUNT(*) FROM guests WHERE {sql} AND ({blank})", params
         )
@@ -274,7 +279,7 @@ class SegmentRepository:
 
     async def longest(self, segment: Segment, *, today: date | None = None) -> Longest:
         """The longest names and the extreme balances among the segment's guests."""
-        sql, params = where_clause(segment, today=today)
+        sql, params = where_clause(segment, today=today, tz=self.tz)
         row = await self.db.fetchone(
             "SELECT COALESCE(MAX(length(guests.first_name)), 0), "
             "COALESCE(MAX(length(guests.last_name)), 0), "
@@ -291,7 +296,7 @@ class SegmentRepository:
     ) -> Guest | None:
         """A real guest of the segment to preview with: one the channels reach, with a name,
         the longest first."""
-        sql, params = where_clause(segment, today=today)
+        sql, params = where_clause(segment, today=today, tz=self.tz)
         reach = [TELEGRAM_REACHABLE if c == "telegram" else EMAIL_REACHABLE for c in channels]
         reached = f"NOT ({' OR '.join(reach)}), " if reach else ""
         row = await self.db.fetchone(

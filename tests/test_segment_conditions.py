@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -121,6 +122,28 @@ async def test_recent_mailing_is_a_sent_delivery_in_the_window(db: Database) -> 
     )
     assert await who(db, [[C("mailed", "within_days", 7)]], TODAY) == {"bob"}
     assert await who(db, [[C("mailed", "within_days", 1)]], TODAY) == set()
+
+
+async def test_the_mailing_window_starts_at_midnight_in_timezone(db: Database) -> None:
+    """ "Mailed within 7 days" on 10 March in Moscow counts from 3 March 00:00 Moscow time
+    (2 March 21:00 UTC), not from UTC midnight three hours later."""
+    await db.execute(
+        "INSERT INTO mailings (name, segment_id, scheduled_at, channels, created_by, "
+        "created_at, updated_at) VALUES ('m', 1, '2026-03-01', 'telegram', 1, 'x', 'x')"
+    )
+    sent = {"bob": "2026-03-02T22:30:00.000+00:00", "ann": "2026-03-02T20:30:00.000+00:00"}
+    for name, at in sent.items():
+        await db.execute(
+            "INSERT INTO deliveries (mailing_id, guest_id, channel, status, sent_at) "
+            "SELECT 1, id, 'telegram', 'sent', ? FROM guests WHERE first_name = ?",
+            (at, name),
+        )
+    moscow = ZoneInfo("Europe/Moscow")
+    segment = await SegmentRepository(db, moscow).create("recent", [C("mailed", "within_days", 7)])
+    sql, params = where_clause(segment, today=TODAY, tz=moscow)
+    rows = await db.fetchall(f"SELECT first_name FROM guests WHERE {sql}", params)
+    assert {row[0] for row in rows} == {"bob"}  # 01:30 on 3 March in Moscow; ann's was 2 March
+    assert await SegmentRepository(db, moscow).count(segment, today=TODAY) == 1
 
 
 async def test_version_1_flat_list_reads_as_one_group(db: Database) -> None:

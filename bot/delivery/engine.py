@@ -150,7 +150,7 @@ class DeliveryEngine:
         writer = await DeliveryWriter(self.settings.database_path).open()
         self._store = _Store(
             conn,
-            DeliveryRepository(conn),
+            DeliveryRepository(conn, self.settings.tz),
             MailingRepository(conn),
             writer,
             LimitsRepository(conn),

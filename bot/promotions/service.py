@@ -137,8 +137,8 @@ class PromotionService:
         self.now = now
         self.repo = PromotionRepository(db)
         self.mailings = MailingRepository(db)
-        self.deliveries = DeliveryRepository(db)
-        self.segments = SegmentRepository(db)
+        self.deliveries = DeliveryRepository(db, settings.tz)
+        self.segments = SegmentRepository(db, settings.tz)
 
     def today(self) -> date:
         return self.now().astimezone(self.tz).date()
