@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
 
 
 def query_message(query: CallbackQuery) -> Message | None:
@@ -112,3 +114,18 @@ async def answered(target: Message, state: FSMContext, answer: str) -> None:
         with contextlib.suppress(TelegramBadRequest):
             await target.edit_reply_markup(reply_markup=None)
     await target.answer(answer)
+
+
+def nav_row(
+    button: Callable[[str, str], InlineKeyboardButton], *, back: bool, skip: bool = False
+) -> list[InlineKeyboardButton]:
+    """A guided conversation's row under its question: « Back (when there is a step before),
+    Skip » (when the step may be skipped) and ✖️ Cancel; `button(text, action)` makes each
+    with the conversation's own callback ("back", "skip", "cancel")."""
+    row = []
+    if back:
+        row.append(button(_("« Back"), "back"))
+    if skip:
+        row.append(button(_("Skip »"), "skip"))
+    row.append(button(_("✖️ Cancel"), "cancel"))
+    return row

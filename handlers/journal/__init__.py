@@ -22,8 +22,9 @@ def create_router() -> Router:
 
     router = admin_router("journal")
     c = router.callback_query
-    c.register(pages.on_page, _on(JournalAction.PAGE))
-    c.register(pages.on_prev, _on(JournalAction.PREV))
+    c.register(
+        pages.on_page, JournalCb.filter(F.action.in_({JournalAction.PAGE, JournalAction.PREV}))
+    )
     c.register(pages.on_filters, _on(JournalAction.FILTERS))
     c.register(pages.on_row, _on(JournalAction.ROW))
     c.register(pages.on_export, _on(JournalAction.EXPORT))

@@ -54,38 +54,25 @@ async def on_page(
     journal: JournalService,
     settings: Settings,
 ) -> None:
-    """A page after the cursor; from the mailing card (cursor 0, nothing to edit) a new message."""
+    """A page after the cursor (‹ Previous: before it); opened from the mailing card
+    (cursor 0, nothing to edit) it comes as a new message."""
     opened = await _opened(query, callback_data, mailings)
     if opened is None:
         return
     message, mailing = opened
     await query.answer()
     flt = unpack_filter(callback_data.f)
-    after = callback_data.c if callback_data.c > 0 else None
-    text, markup = await render(journal, mailing, flt, settings.tz, after=after)
+    if callback_data.action == JournalAction.PREV:
+        before, after = max(callback_data.c, 1), None
+    else:
+        before, after = None, (callback_data.c if callback_data.c > 0 else None)
+    text, markup = await render(journal, mailing, flt, settings.tz, after=after, before=before)
     from_journal = bool(message.reply_markup) and any(
         (b.callback_data or "").startswith(JournalCb.__prefix__ + ":")
         for row in message.reply_markup.inline_keyboard  # type: ignore[union-attr]
         for b in row
     )
     await _show(message, text, markup, edit=from_journal)
-
-
-async def on_prev(
-    query: CallbackQuery,
-    callback_data: JournalCb,
-    mailings: MailingService,
-    journal: JournalService,
-    settings: Settings,
-) -> None:
-    opened = await _opened(query, callback_data, mailings)
-    if opened is None:
-        return
-    message, mailing = opened
-    await query.answer()
-    flt = unpack_filter(callback_data.f)
-    text, markup = await render(journal, mailing, flt, settings.tz, before=max(callback_data.c, 1))
-    await _show(message, text, markup, edit=True)
 
 
 async def on_filters(

@@ -19,6 +19,7 @@ from bot.mailings import Draft, MailingService
 from handlers.components import parts
 from handlers.components.calendar import calendar_rows
 from handlers.components.common import ask, close_question
+from handlers.components.common import nav_row as shared_nav_row
 from handlers.components.parts import PART_STEPS, MessageParts
 from handlers.components.states import FunctionsHost
 from handlers.components.step_order import StepOrder
@@ -66,13 +67,11 @@ def nav_button(text: str, action: NavAction) -> InlineKeyboardButton:
 
 
 def nav_row(step: str, data: dict[str, Any], *, skip: bool = False) -> list[InlineKeyboardButton]:
-    row = []
-    if previous_step(step, data) is not None:
-        row.append(nav_button(_("« Back"), NavAction.BACK))
-    if skip:
-        row.append(nav_button(_("Skip »"), NavAction.SKIP))
-    row.append(nav_button(_("✖️ Cancel"), NavAction.CANCEL))
-    return row
+    return shared_nav_row(
+        lambda text, action: nav_button(text, NavAction(action)),
+        back=previous_step(step, data) is not None,
+        skip=skip,
+    )
 
 
 async def show_step(

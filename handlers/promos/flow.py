@@ -22,6 +22,7 @@ from handlers.components import parts
 from handlers.components.calendar import calendar_rows
 from handlers.components.callbacks import NmTimeCb
 from handlers.components.common import ask, close_question
+from handlers.components.common import nav_row as shared_nav_row
 from handlers.components.parts import PART_STEPS, MessageParts
 from handlers.components.states import FunctionsHost
 from handlers.components.step_order import StepOrder
@@ -142,13 +143,11 @@ def nav_button(text: str, action: EditorAction) -> InlineKeyboardButton:
 
 
 def nav_row(step: str, data: dict[str, Any], *, skip: bool = False) -> list[InlineKeyboardButton]:
-    row = []
-    if previous_step(step, data) is not None:
-        row.append(nav_button(_("« Back"), EditorAction.BACK))
-    if skip:
-        row.append(nav_button(_("Skip »"), EditorAction.SKIP))
-    row.append(nav_button(_("✖️ Cancel"), EditorAction.CANCEL))
-    return row
+    return shared_nav_row(
+        lambda text, action: nav_button(text, EditorAction(action)),
+        back=previous_step(step, data) is not None,
+        skip=skip,
+    )
 
 
 Rows = list[list[InlineKeyboardButton]]
