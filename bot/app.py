@@ -22,6 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.database import open_database
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
+from bot.history import HistoryService
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.inbox.service import InboxService
 from bot.journal import JournalService
@@ -137,6 +138,7 @@ async def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_
             inbox=InboxService(db, secret_box, audit, guests, tokens, mailing_settings),
             scheduler=MailingScheduler(db, engine, settings, promotions),
             promotions=promotions,
+            history=HistoryService(db, settings),
         )
         dispatcher = Dispatcher(
             storage=SQLiteStorage(db, DefaultKeyBuilder(with_destiny=True)),

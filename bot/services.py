@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.guests import GuestService
+from bot.history import HistoryService
 from bot.inbox.service import InboxService
 from bot.journal import JournalService
 from bot.mailing_settings import MailingSettingsService
@@ -44,6 +45,7 @@ class Services:
     limits: LimitsService
     inbox: InboxService
     promotions: PromotionService
+    history: HistoryService
 
     def workflow_data(self) -> dict[str, Any]:
         """Name -> service, as the Dispatcher hands them to handlers."""

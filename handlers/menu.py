@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.commands import set_admin_menu
 from bot.config import Settings
 from bot.guests import GuestService
-from bot.history import HistoryFilter
+from bot.history import HistoryFilter, HistoryService
 from bot.i18n import LocaleMiddleware
 from bot.mailing_settings import MailingSettingsService
 from bot.mailings import MailingService
@@ -106,13 +106,18 @@ async def on_menu_new(
 
 
 async def on_menu_history(
-    query: CallbackQuery, message: Message, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    mailings: MailingService,
+    history: HistoryService,
 ) -> None:
     await query.answer()
     if await state.get_state() is None:
-        await open_history(message, state, mailings, HistoryFilter())  # typed text filters it
+        # Typed text filters it.
+        await open_history(message, state, mailings, history, HistoryFilter())
     else:  # a dialog is open: the list is shown, the dialog left as it was
-        await show_history(message, mailings)
+        await show_history(message, mailings, history)
 
 
 async def on_menu_segments(

@@ -112,18 +112,36 @@ class RunningBot:
             await asyncio.sleep(0.01)
 
     async def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until the bot has made no call for `quiet` seconds, no update is queued and
-        no call that met a 429 is still waiting out its retry_after to be made again."""
+        """Wait until the bot has made no call for `quiet` seconds, no update is queued or
+        still being handled, no reply is waiting for its send slot and no call that met a
+        429 is still waiting out its retry_after to be made again."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         seen, since = len(self.api.calls), loop.time()
         while loop.time() < deadline:
             await asyncio.sleep(0.05)
-            if len(self.api.calls) != seen or self.api.pending_updates or self._retry_due():
+            if (
+                len(self.api.calls) != seen
+                or self.api.pending_updates
+                or self._retry_due()
+                or self._replies_waiting()
+                or self._handling()
+            ):
                 seen, since = len(self.api.calls), loop.time()
             elif loop.time() - since >= quiet:
                 return
         raise AssertionError("the bot did not go quiet")
+
+    def _handling(self) -> bool:
+        """Whether an update is still being handled: a handler may answer first and go on
+        silently (reading an imported file, building an export, checking an SMTP server)
+        before its next call."""
+        return self.app is not None and bool(self.app.dispatcher._handle_update_tasks)
+
+    def _replies_waiting(self) -> bool:
+        """Whether an answer to the admin is still waiting for its slot in the bot's rate
+        limiter (at a low TELEGRAM_RATE a reply can wait longer than `quiet`)."""
+        return self.app is not None and self.app.services.engine.limiter.replies_waiting > 0
 
     def _retry_due(self) -> bool:
         """Whether the latest 429 answer's retry_after has not passed yet (the bot's retry

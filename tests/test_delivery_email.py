@@ -204,7 +204,7 @@ async def test_smtp_server_down_pauses_email_tells_the_admin_and_resume_finishes
         mailing = await create_mailing(db, channels=[Channel.EMAIL])
         await engine.launch(mailing.id)
         assert await wait_status(db, mailing.id, MailingStatus.PAUSED) == MailingStatus.PAUSED
-        await bot.settle()
+        await bot.expect(ADMIN, "paused after", 0, timeout=10)
         notice = next(t for t in bot.api.sent_texts(ADMIN) if "paused after" in t)
         assert "Email" in notice and "3 failures in a row" in notice
         # Nothing was lost: every row waits, pending.
@@ -244,6 +244,7 @@ async def test_all_mode_sends_on_both_channels_and_priority_falls_back_when_bloc
     async with sink() as server:
         await use_smtp(db, data_dir, server)
         both = await create_mailing(db, channels=[Channel.TELEGRAM, Channel.EMAIL], name="Обе")
+        since = bot.api.mark()
         await engine_of(bot).launch(both.id)
         await wait_status(db, both.id, MailingStatus.COMPLETED)
         assert server.recorder.per_recipient() == {email_of(i): 1 for i in range(1, 6)}
@@ -256,7 +257,8 @@ async def test_all_mode_sends_on_both_channels_and_priority_falls_back_when_bloc
         )
         assert status == "blocked"
 
-        await bot.settle()  # the summary of the first mailing is out
+        await bot.expect(ADMIN, "is complete", since, timeout=15)  # the first summary is out
+        await bot.settle()
         bot.api.block_chat(chat_of(3))
         server.recorder.received.clear()
         sent_before = len([c for c in bot.api.calls_of("sendMessage") if c.ok])
@@ -266,8 +268,10 @@ async def test_all_mode_sends_on_both_channels_and_priority_falls_back_when_bloc
             send_mode=SendMode.PRIORITY,
             name="Сначала Telegram",
         )
+        since = bot.api.mark()
         await engine_of(bot).launch(first.id)
         await wait_status(db, first.id, MailingStatus.COMPLETED)
+        await bot.expect(ADMIN, "is complete", since, timeout=15)
         await bot.settle()
         # Telegram first: 1 and 4 by Telegram; 3 blocked now, so email; 2 is known
         # blocked (skipped on Telegram) and 5 has no Telegram: both by email.

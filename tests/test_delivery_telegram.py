@@ -57,6 +57,7 @@ async def test_each_reachable_guest_gets_the_message_once_and_the_journal_names_
         "+79000000007": ("skipped", "blocked"),
         "+79000000008": ("skipped", "unsubscribed"),
     }
+    await bot.expect(ADMIN, "is complete", 0, timeout=15)
     await bot.settle()
     summary = bot.api.sent_texts(ADMIN)[-1]
     assert "is complete" in summary and "Reached: 5 of 8 guests" in summary
@@ -135,6 +136,7 @@ async def test_a_send_whose_answer_was_lost_is_unknown_never_resent_until_the_ad
     rows = {r["address"]: r for r in await journal(db, mailing.id)}
     assert rows[str(chat_of(2))]["status"] == "unknown"
     assert len(bot.api.messages.get(chat_of(2), {})) == 1  # it did arrive, once
+    await bot.expect(ADMIN, "is complete", 0, timeout=15)
     await bot.settle()
     assert "Unknown (in flight when the bot stopped): 1 guest" in bot.api.sent_texts(ADMIN)[-1]
     await bot.press(ADMIN, "Resend unknown")

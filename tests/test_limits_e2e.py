@@ -128,6 +128,8 @@ async def test_a_paused_run_waiting_for_quiet_hours_is_woken_after_a_restart(
     mailing = await create_mailing(db)
     assert await engine_of(bot).launch(mailing.id, ADMIN)
     assert await wait_status(db, mailing.id, "paused") == "paused"
+    # The progress message says so once the pause is written down.
+    await bot.expect(ADMIN, "quiet hours", 0, timeout=10)
     until = await db.fetchval(
         "SELECT quiet_until FROM mailing_runs WHERE mailing_id = ?", (mailing.id,)
     )

@@ -43,6 +43,7 @@ class RateLimiter:
         self._next = 0.0
         self._paused_until = 0.0
         self.pauses = 0
+        self.replies_waiting = 0
         self._inserts: list[float] = []  # slots handed to priority calls, in order
         self._inserts_base = 0  # how many were forgotten from the front
         # The last grants, as Telegram counts them: at most `rate` in any window.
@@ -53,6 +54,17 @@ class RateLimiter:
         """Wait for a free slot (and out of any 429 pause); the slot is then used.
 
         `priority`: ahead of every reserved broadcast slot (an admin's reply)."""
+        if not priority:
+            await self._acquire(priority=False)
+            return
+        # Replies still waiting for their slot: the bot owes the admin an answer.
+        self.replies_waiting += 1
+        try:
+            await self._acquire(priority=True)
+        finally:
+            self.replies_waiting -= 1
+
+    async def _acquire(self, *, priority: bool) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()

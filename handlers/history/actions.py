@@ -11,6 +11,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.charts import ChartData, StatusBar, render_chart
 from bot.delivery.engine import DeliveryEngine
+from bot.history import HistoryService
 from bot.mailings import MailingService
 from bot.scheduler import MailingScheduler
 from handlers.components.common import query_message, show_in_place
@@ -19,7 +20,6 @@ from handlers.components.texts import channel_name, delivery_status_name, moment
 from handlers.formatting import quote
 from handlers.history.callbacks import HistoryAction, HistoryCb
 from handlers.history.card import counts_of, show_card
-from handlers.history.views import history_of
 from handlers.mailing_run import cancel_mailing
 from handlers.new_mailing.flow import NAME_MAX, open_draft
 from storage.mailings import Mailing
@@ -41,14 +41,19 @@ async def pressed_on(
     return message, mailing
 
 
-async def on_open(query: CallbackQuery, callback_data: HistoryCb, mailings: MailingService) -> None:
+async def on_open(
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    mailings: MailingService,
+    history: HistoryService,
+) -> None:
     found = await pressed_on(query, callback_data, mailings)
     if found is not None:
         await query.answer()
         message, mailing = found
         failed = 0
         if mailing.status == MailingStatus.COMPLETED:
-            failed = await history_of(mailings).resendable_failed(mailing.id)
+            failed = await history.resendable_failed(mailing.id)
         await show_card(message, mailing, mailings, callback_data.page, failed)
 
 
@@ -96,7 +101,10 @@ async def on_cancel(
 
 
 async def on_chart(
-    query: CallbackQuery, callback_data: HistoryCb, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    mailings: MailingService,
+    history: HistoryService,
 ) -> None:
     """📊 Chart: deliveries per status and channel, and sends over time, as a picture."""
     found = await pressed_on(query, callback_data, mailings)
@@ -105,7 +113,7 @@ async def on_chart(
     await query.answer()
     message, mailing = found
     counts = await counts_of(mailings, mailing.id)
-    service = history_of(mailings)
+    service = history
     data = ChartData(
         title=mailing.name,
         subtitle=f"{status_name(mailing.status)} · "
@@ -165,6 +173,7 @@ async def on_failed(
     query: CallbackQuery,
     callback_data: HistoryCb,
     mailings: MailingService,
+    history: HistoryService,
     engine: DeliveryEngine,
 ) -> None:
     """🔁 Resend failed: a finished mailing's failed rows are sent again by the engine."""
@@ -176,7 +185,7 @@ async def on_failed(
         await query.answer(_("Only a completed mailing's failed messages can be resent."),
                            show_alert=True)  # fmt: skip
         return
-    moved = await history_of(mailings).failed_to_unknown(mailing.id)
+    moved = await history.failed_to_unknown(mailing.id)
     count = await engine.resend_unknown(mailing.id) if moved else 0
     await query.answer(
         ngettext(

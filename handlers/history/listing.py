@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.history import (
     HistoryFilter,
+    HistoryService,
     Preset,
     RangeError,
     looks_like_dates,
@@ -25,7 +27,7 @@ from handlers.components.common import query_message
 from handlers.components.texts import channels_text, status_name
 from handlers.history.callbacks import HistoryCb
 from handlers.history.states import Browse
-from handlers.history.views import history_of, kind_text, segment_text, show_history
+from handlers.history.views import kind_text, segment_text, show_history
 from storage.guest_counts import GuestCounts
 from storage.history import HistoryRow
 
@@ -37,31 +39,46 @@ async def current_filter(state: FSMContext) -> HistoryFilter:
 
 
 async def open_list(
-    target: Message, state: FSMContext, mailings: MailingService, flt: HistoryFilter, page: int = 0
+    target: Message,
+    state: FSMContext,
+    mailings: MailingService,
+    history: HistoryService,
+    flt: HistoryFilter,
+    page: int = 0,
 ) -> None:
     """Show a page and keep the list open: typed text now narrows it."""
     await state.set_state(Browse.open)
     await state.set_data({FILTER_KEY: flt.to_data()})
-    await show_history(target, mailings, page, flt)
+    await show_history(target, mailings, history, page, flt)
 
 
-async def on_history(message: Message, state: FSMContext, mailings: MailingService) -> None:
+async def on_history(
+    message: Message, state: FSMContext, mailings: MailingService, history: HistoryService
+) -> None:
     await state.clear()
-    await open_list(message, state, mailings, HistoryFilter())
+    await open_list(message, state, mailings, history, HistoryFilter())
 
 
 async def on_page(
-    query: CallbackQuery, callback_data: HistoryCb, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    state: FSMContext,
+    mailings: MailingService,
+    history: HistoryService,
 ) -> None:
     await query.answer()
     message = query_message(query)
     if message is not None:
         flt = await current_filter(state)
-        await open_list(message, state, mailings, flt, max(0, callback_data.page))
+        await open_list(message, state, mailings, history, flt, max(0, callback_data.page))
 
 
 async def on_filter(
-    query: CallbackQuery, callback_data: HistoryCb, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    state: FSMContext,
+    mailings: MailingService,
+    history: HistoryService,
 ) -> None:
     """A quick period: today, 7 or 30 days, this month, all time (the words stay)."""
     await query.answer()
@@ -72,17 +89,21 @@ async def on_filter(
         preset = Preset.ALL
     if message is not None:
         flt = await current_filter(state)
-        days = preset_range(preset, mailings.today())
-        await open_list(message, state, mailings, HistoryFilter(days, flt.words, preset.value))
+        days = preset_range(preset, history.today())
+        await open_list(
+            message, state, mailings, history, HistoryFilter(days, flt.words, preset.value)
+        )
 
 
-async def on_reset(query: CallbackQuery, state: FSMContext, mailings: MailingService) -> None:
+async def on_reset(
+    query: CallbackQuery, state: FSMContext, mailings: MailingService, history: HistoryService
+) -> None:
     """Clear the search words (the period stays)."""
     await query.answer()
     message = query_message(query)
     if message is not None:
         flt = await current_filter(state)
-        await open_list(message, state, mailings, HistoryFilter(flt.days, (), flt.preset))
+        await open_list(message, state, mailings, history, HistoryFilter(flt.days, (), flt.preset))
 
 
 def range_reason(error: RangeError) -> str:
@@ -94,20 +115,22 @@ def range_reason(error: RangeError) -> str:
              "or 01.12-15.12.")  # fmt: skip
 
 
-async def on_typed(message: Message, state: FSMContext, mailings: MailingService) -> None:
+async def on_typed(
+    message: Message, state: FSMContext, mailings: MailingService, history: HistoryService
+) -> None:
     """Typed while the list is open: a period (dates) or words of a name."""
     text = (message.text or "").strip()
     flt = await current_filter(state)
     if looks_like_dates(text):
         try:
-            days = parse_range(text, mailings.today())
+            days = parse_range(text, history.today())
         except RangeError as error:
             await message.answer(range_reason(error))
             return
         flt = HistoryFilter(days, flt.words)
     else:
         flt = HistoryFilter(flt.days, search_words(text), flt.preset)
-    await open_list(message, state, mailings, flt)
+    await open_list(message, state, mailings, history, flt)
 
 
 def export_headers() -> list[str]:
@@ -118,20 +141,23 @@ def export_headers() -> list[str]:
     ]  # fmt: skip
 
 
-def export_name(flt: HistoryFilter, mailings: MailingService) -> str:
+def export_name(flt: HistoryFilter, today: date) -> str:
     """`Mailing_history_2026-12-01_2026-12-31.xlsx` in the interface language."""
     first, last = flt.days.first, flt.days.last
     stem = _("Mailing_history")
     if first and last:
         return f"{stem}_{first.isoformat()}_{last.isoformat()}.xlsx"
-    return f"{stem}_{mailings.today().isoformat()}.xlsx"
+    return f"{stem}_{today.isoformat()}.xlsx"
 
 
 async def send_export(
-    message: Message, mailings: MailingService, flt: HistoryFilter, only: int | None = None
+    message: Message,
+    mailings: MailingService,
+    service: HistoryService,
+    flt: HistoryFilter,
+    only: int | None = None,
 ) -> None:
     """The filter's mailings (or one mailing) as an XLSX document in the chat."""
-    service = history_of(mailings)
 
     async def row_of(row: HistoryRow) -> list[Any]:
         mailing = row.mailing
@@ -151,7 +177,7 @@ async def send_export(
         ]
 
     with tempfile.TemporaryDirectory(dir=mailings.settings.data_dir) as tmp:
-        name = export_name(flt, mailings)
+        name = export_name(flt, service.today())
         if only is not None:
             name = _("Mailing_{id}.xlsx").format(id=only)
         path = Path(tmp) / name
@@ -167,7 +193,11 @@ async def send_export(
 
 
 async def on_export(
-    query: CallbackQuery, callback_data: HistoryCb, state: FSMContext, mailings: MailingService
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    state: FSMContext,
+    mailings: MailingService,
+    history: HistoryService,
 ) -> None:
     """📥 Export: the list as filtered (mailing_id 0) or one mailing's line."""
     await query.answer()
@@ -175,6 +205,8 @@ async def on_export(
     if message is None:
         return
     if callback_data.mailing_id:
-        await send_export(message, mailings, HistoryFilter(), only=callback_data.mailing_id)
+        await send_export(
+            message, mailings, history, HistoryFilter(), only=callback_data.mailing_id
+        )
     else:
-        await send_export(message, mailings, await current_filter(state))
+        await send_export(message, mailings, history, await current_filter(state))

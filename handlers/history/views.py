@@ -24,11 +24,6 @@ _ICONS: dict[str, str] = {
 }  # fmt: skip
 
 
-def history_of(mailings: MailingService) -> HistoryService:
-    """The history service on the mailings' database (stateless: made where it is used)."""
-    return HistoryService(mailings.mailings.db, mailings.settings)
-
-
 def preset_names() -> dict[Preset, str]:
     return {
         Preset.TODAY: _("Just today"),
@@ -136,12 +131,12 @@ def filter_markup(found: HistoryPage, flt: HistoryFilter) -> InlineKeyboardBuild
 async def show_history(
     target: Message,
     mailings: MailingService,
+    service: HistoryService,
     page: int = 0,
     flt: HistoryFilter | None = None,
 ) -> None:
     """A page of the history under the filter (the whole history without one)."""
     flt = flt or HistoryFilter()
-    service = history_of(mailings)
     found = await service.page(flt, page)
     if found.total == 0 and not flt.narrowed:
         await target.answer(_("There are no mailings yet. /new creates one."))
@@ -164,7 +159,7 @@ async def show_history(
         lines.append(_line(index, row, tallies.get(row.mailing.id, GuestCounts()), service))
     await target.answer("\n".join(lines), reply_markup=list_markup(found, service).as_markup())
     hint = _("Filter by a period or type one like {example}; type words of a name to search.")
-    today = mailings.today()
+    today = service.today()
     await target.answer(
         hint.format(example=f"{today:01.%m.%Y}-{today:%d.%m.%Y}"),
         reply_markup=filter_markup(found, flt).as_markup(),
