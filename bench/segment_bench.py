@@ -1,5 +1,6 @@
 """Counting a segment over a large guest base: time per condition kind beside a bare
-`SELECT count(*) FROM guests`, and peak memory.
+`SELECT count(*) FROM guests`, and peak memory. The base has a delivery history (one sent
+message per guest on average over the last 60 days), so "mailed within N days" reads real rows.
 
     python bench/segment_bench.py [--quick] [--guests N]
 """
@@ -15,6 +16,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -36,7 +38,39 @@ KINDS = {
     "tags all of": C("tags", "all", ["vip", "wine"]),
     "subscribed": C("subscribed", "present"),
     "no mailing in 30 days": C("mailed", "not_within_days", 30),
+    "mailed within 7 days": C("mailed", "within_days", 7),
 }
+TODAY = date(2026, 1, 1)
+ZONE = ZoneInfo("Europe/Moscow")
+MAILINGS = 30  # over 60 days: one every other day
+
+
+async def generate_deliveries(db: Database, count: int) -> int:
+    """About one sent delivery per guest, spread over MAILINGS mailings in 60 days."""
+    rnd = random.Random(11)
+    now = datetime.now(UTC).isoformat()
+    first = datetime.combine(TODAY - timedelta(days=60), datetime.min.time(), tzinfo=UTC)
+    moments = [first + timedelta(days=2 * m, hours=9) for m in range(MAILINGS)]
+    await db.executemany(
+        "INSERT INTO mailings (name, segment_id, scheduled_at, channels, created_by, "
+        "created_at, updated_at) VALUES (?, 1, ?, 'telegram', 1, ?, ?)",
+        [(f"Mailing {m}", at.isoformat(), now, now) for m, at in enumerate(moments, 1)],
+    )
+    written = 0
+    for start in range(1, count + 1, 50_000):
+        rows = []
+        for guest in range(start, min(count + 1, start + 50_000)):
+            for m in rnd.sample(range(MAILINGS), rnd.choice((0, 1, 1, 2))):
+                sent = moments[m] + timedelta(seconds=rnd.randint(0, 3_600))
+                rows.append((m + 1, guest, sent.isoformat(timespec="milliseconds")))
+        await db.executemany(
+            "INSERT INTO deliveries (mailing_id, guest_id, channel, status, sent_at) "
+            "VALUES (?, ?, 'telegram', 'sent', ?)",
+            rows,
+        )
+        written += len(rows)
+    await db.execute("ANALYZE")
+    return written
 
 
 async def generate(db: Database, count: int) -> None:
@@ -82,16 +116,19 @@ async def main() -> None:
         await migrate(db.conn)
         started = time.perf_counter()
         await generate(db, count)
-        print(f"guests: {count:,}, generated in {time.perf_counter() - started:.1f} s")
+        deliveries = await generate_deliveries(db, count)
+        print(
+            f"guests: {count:,}, sent deliveries: {deliveries:,}, "
+            f"generated in {time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
         total = await db.fetchval("SELECT count(*) FROM guests")
         took = time.perf_counter() - started
         print(f"{'SELECT count(*) FROM guests':32} {took:7.3f} s  {total:>9,}")
-        repo = SegmentRepository(db)
-        today = date(2026, 1, 1)
+        repo = SegmentRepository(db, ZONE)
         for name, condition in KINDS.items():
             segment = await repo.create(name, [condition])
-            sql, params = where_clause(segment, today=today)
+            sql, params = where_clause(segment, today=TODAY, tz=ZONE)
             started = time.perf_counter()
             found = await db.fetchval(f"SELECT count(*) FROM guests WHERE {sql}", params)
             print(f"{name:32} {time.perf_counter() - started:7.3f} s  {found:>9,}")
