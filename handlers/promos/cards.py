@@ -183,22 +183,39 @@ async def on_duplicate(
         await show_card(message, copy.id, promotions)
 
 
-async def on_delete(
-    query: CallbackQuery, callback_data: PromoCb, promotions: PromotionService
+async def _ask_first(
+    query: CallbackQuery,
+    callback_data: PromoCb,
+    promotions: PromotionService,
+    question: str,
+    yes: tuple[PromoAction, str],
+    no_text: str,
 ) -> None:
+    """Ask before acting on the promotion (`question` names it); "no" opens its card again."""
     promotion = await promotions.get(callback_data.promotion_id)
     message = await retire(query)
     if promotion is None or message is None:
         return
     await ask_confirm(
         message,
-        _("Delete “{name}”? It stops running; its past mailings stay in /history.").format(
-            name=quote(promotion.name)
-        ),
-        yes=PromoCb(action=PromoAction.DELETE_YES, promotion_id=promotion.id),
+        question.format(name=quote(promotion.name)),
+        yes=PromoCb(action=yes[0], promotion_id=promotion.id),
         no=PromoCb(action=PromoAction.OPEN, promotion_id=promotion.id),
-        yes_text=_("🗑 Delete"),
-        no_text=_("Keep it"),
+        yes_text=yes[1],
+        no_text=no_text,
+    )
+
+
+async def on_delete(
+    query: CallbackQuery, callback_data: PromoCb, promotions: PromotionService
+) -> None:
+    await _ask_first(
+        query,
+        callback_data,
+        promotions,
+        _("Delete “{name}”? It stops running; its past mailings stay in /history."),
+        (PromoAction.DELETE_YES, _("🗑 Delete")),
+        _("Keep it"),
     )
 
 
@@ -221,19 +238,13 @@ async def on_delete_yes(
 async def on_run(
     query: CallbackQuery, callback_data: PromoCb, promotions: PromotionService
 ) -> None:
-    promotion = await promotions.get(callback_data.promotion_id)
-    message = await retire(query)
-    if promotion is None or message is None:
-        return
-    await ask_confirm(
-        message,
-        _("Send “{name}” to its segment now, once, besides its schedule?").format(
-            name=quote(promotion.name)
-        ),
-        yes=PromoCb(action=PromoAction.RUN_YES, promotion_id=promotion.id),
-        no=PromoCb(action=PromoAction.OPEN, promotion_id=promotion.id),
-        yes_text=_("⚡ Send now"),
-        no_text=_("Not now"),
+    await _ask_first(
+        query,
+        callback_data,
+        promotions,
+        _("Send “{name}” to its segment now, once, besides its schedule?"),
+        (PromoAction.RUN_YES, _("⚡ Send now")),
+        _("Not now"),
     )
 
 
