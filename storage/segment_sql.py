@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from storage.segment_conditions import COMPARE, Condition, Group, bounds, cents, whole
-from storage.statuses import DeliveryStatus
 
 TELEGRAM_REACHABLE = "(guests.tg_status = 'active' AND guests.tg_chat_id IS NOT NULL)"
 EMAIL_REACHABLE = "(guests.email IS NOT NULL AND guests.email_status = 'active')"
@@ -162,12 +161,11 @@ def condition_sql(c: Condition, today: date, tz: tzinfo = UTC) -> tuple[str, lis
     if c.field == "sex":
         return "guests.sex = ?", [c.value]
     if c.field == "mailed":
+        # guests.last_sent_at: the guest's latest sent message, kept by a trigger.
         since = local_midnight(today - timedelta(days=int(c.value)), tz)
-        mailed = (
-            "guests.id IN (SELECT guest_id FROM deliveries "
-            f"WHERE status = '{DeliveryStatus.SENT}' AND sent_at >= ?)"
-        )
-        return (mailed if c.op == "within_days" else f"NOT {mailed}"), [since]
+        if c.op == "within_days":
+            return "guests.last_sent_at >= ?", [since]
+        return "(guests.last_sent_at IS NULL OR guests.last_sent_at < ?)", [since]
     reachable = {
         "telegram": TELEGRAM_REACHABLE,
         "email": EMAIL_REACHABLE,

@@ -110,18 +110,43 @@ async def test_or_of_and_groups(db: Database) -> None:
     assert await who(db, groups[:1], date(2026, 3, 5)) == {"ann"}
 
 
+async def sent(db: Database, name: str, at: str, mailing: int = 1) -> None:
+    """A message to the guest, sent at `at`, the way the engine records it: a row written
+    as it is being sent, then marked sent."""
+    await db.execute(
+        "INSERT INTO deliveries (mailing_id, guest_id, channel, status) "
+        "SELECT ?, id, 'telegram', 'sending' FROM guests WHERE first_name = ?",
+        (mailing, name),
+    )
+    await db.execute(
+        "UPDATE deliveries SET status = 'sent', sent_at = ? WHERE status = 'sending'", (at,)
+    )
+
+
 async def test_recent_mailing_is_a_sent_delivery_in_the_window(db: Database) -> None:
     await db.execute(
         "INSERT INTO mailings (name, segment_id, scheduled_at, channels, created_by, "
         "created_at, updated_at) VALUES ('m', 1, '2026-03-01', 'telegram', 1, 'x', 'x')"
     )
-    await db.execute(
-        "INSERT INTO deliveries (mailing_id, guest_id, channel, status, sent_at) "
-        "SELECT 1, id, 'telegram', 'sent', '2026-03-08T10:00:00+00:00' FROM guests "
-        "WHERE first_name = 'bob'"
-    )
+    await sent(db, "bob", "2026-03-08T10:00:00.000+00:00")
     assert await who(db, [[C("mailed", "within_days", 7)]], TODAY) == {"bob"}
     assert await who(db, [[C("mailed", "within_days", 1)]], TODAY) == set()
+    # An older message sent later (a resend of an old mailing) does not move the window back.
+    await db.execute(
+        "INSERT INTO mailings (name, segment_id, scheduled_at, channels, created_by, "
+        "created_at, updated_at) VALUES ('old', 1, '2026-02-01', 'telegram', 1, 'x', 'x')"
+    )
+    await sent(db, "bob", "2026-02-01T10:00:00.000+00:00", mailing=2)
+    assert await who(db, [[C("mailed", "within_days", 7)]], TODAY) == {"bob"}
+    # A row that failed or is still to send is no message received.
+    await db.execute(
+        "INSERT INTO deliveries (mailing_id, guest_id, channel, status) "
+        "SELECT 1, id, 'telegram', 'failed' FROM guests WHERE first_name = 'ann'"
+    )
+    await db.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'failed'")
+    assert await who(db, [[C("mailed", "within_days", 7)]], TODAY) == {"bob"}
+    not_mailed = await who(db, [[C("mailed", "not_within_days", 7)]], TODAY)
+    assert not_mailed == {"ann", "leap", "jan", "empty"}
 
 
 async def test_the_mailing_window_starts_at_midnight_in_timezone(db: Database) -> None:
@@ -131,13 +156,9 @@ async def test_the_mailing_window_starts_at_midnight_in_timezone(db: Database) -
         "INSERT INTO mailings (name, segment_id, scheduled_at, channels, created_by, "
         "created_at, updated_at) VALUES ('m', 1, '2026-03-01', 'telegram', 1, 'x', 'x')"
     )
-    sent = {"bob": "2026-03-02T22:30:00.000+00:00", "ann": "2026-03-02T20:30:00.000+00:00"}
-    for name, at in sent.items():
-        await db.execute(
-            "INSERT INTO deliveries (mailing_id, guest_id, channel, status, sent_at) "
-            "SELECT 1, id, 'telegram', 'sent', ? FROM guests WHERE first_name = ?",
-            (at, name),
-        )
+    moments = {"bob": "2026-03-02T22:30:00.000+00:00", "ann": "2026-03-02T20:30:00.000+00:00"}
+    for name, at in moments.items():
+        await sent(db, name, at)
     moscow = ZoneInfo("Europe/Moscow")
     segment = await SegmentRepository(db, moscow).create("recent", [C("mailed", "within_days", 7)])
     sql, params = where_clause(segment, today=TODAY, tz=moscow)
