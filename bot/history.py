@@ -219,10 +219,6 @@ class HistoryService:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.tz)
 
-    def today(self) -> date:
-        """Today in TIMEZONE (the day quick periods and typed dates count from)."""
-        return datetime.now(self.settings.tz).date()
-
     async def sends_over_time(self, mailing_id: int) -> list[tuple[datetime, int]]:
         """Sent messages per minute, as local moments."""
         found = []

@@ -113,11 +113,10 @@ async def on_chart(
     await query.answer()
     message, mailing = found
     counts = await counts_of(mailings, mailing.id)
-    service = history
     data = ChartData(
         title=mailing.name,
         subtitle=f"{status_name(mailing.status)} · "
-        f"{moment_text(service.local(mailing.scheduled_at))}",
+        f"{moment_text(history.local(mailing.scheduled_at))}",
         statuses_title=_("Deliveries by status"),
         statuses=[
             StatusBar(
@@ -128,7 +127,7 @@ async def on_chart(
         ],
         channel_names={c: channel_name(c) for c in Channel if c in mailing.channels},
         time_title=_("Messages sent over time"),
-        sends=await service.sends_over_time(mailing.id),
+        sends=await history.sends_over_time(mailing.id),
         nothing=_("Nothing to show yet."),
         peak=_("Highest bar: {count}"),
     )

@@ -89,7 +89,7 @@ async def on_filter(
         preset = Preset.ALL
     if message is not None:
         flt = await current_filter(state)
-        days = preset_range(preset, history.today())
+        days = preset_range(preset, mailings.today())
         await open_list(
             message, state, mailings, history, HistoryFilter(days, flt.words, preset.value)
         )
@@ -123,7 +123,7 @@ async def on_typed(
     flt = await current_filter(state)
     if looks_like_dates(text):
         try:
-            days = parse_range(text, history.today())
+            days = parse_range(text, mailings.today())
         except RangeError as error:
             await message.answer(range_reason(error))
             return
@@ -177,7 +177,7 @@ async def send_export(
         ]
 
     with tempfile.TemporaryDirectory(dir=mailings.settings.data_dir) as tmp:
-        name = export_name(flt, service.today())
+        name = export_name(flt, mailings.today())
         if only is not None:
             name = _("Mailing_{id}.xlsx").format(id=only)
         path = Path(tmp) / name

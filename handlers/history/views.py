@@ -159,7 +159,7 @@ async def show_history(
         lines.append(_line(index, row, tallies.get(row.mailing.id, GuestCounts()), service))
     await target.answer("\n".join(lines), reply_markup=list_markup(found, service).as_markup())
     hint = _("Filter by a period or type one like {example}; type words of a name to search.")
-    today = service.today()
+    today = mailings.today()
     await target.answer(
         hint.format(example=f"{today:01.%m.%Y}-{today:%d.%m.%Y}"),
         reply_markup=filter_markup(found, flt).as_markup(),
