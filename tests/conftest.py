@@ -136,7 +136,12 @@ class RunningBot:
         """Whether an update is still being handled: a handler may answer first and go on
         silently (reading an imported file, building an export, checking an SMTP server)
         before its next call."""
-        return self.app is not None and bool(self.app.dispatcher._handle_update_tasks)
+        if self.app is None:
+            return False
+        # aiogram's own set of running update tasks (private): fail loudly if it goes away.
+        tasks = getattr(self.app.dispatcher, "_handle_update_tasks", None)
+        assert tasks is not None, "aiogram no longer keeps _handle_update_tasks"
+        return bool(tasks)
 
     def _replies_waiting(self) -> bool:
         """Whether an answer to the admin is still waiting for its slot in the bot's rate
